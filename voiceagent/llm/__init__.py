@@ -1,0 +1,1 @@
+"""Local LLM (llama.cpp): streamed tokens, grammar-constrained tool calls, cached prompt."""
