@@ -65,7 +65,7 @@ if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; t
   say "compiling llama-cpp-python $LLAMA_VERSION ($LLAMA_VARIANT, CMAKE_ARGS=\"$flags\")"
   say "this takes about 7 minutes on 2 cores, once; log: $WHEELHOUSE/build.log"
   CMAKE_ARGS="$flags ${CMAKE_ARGS:-}" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "${PIP[@]}" wheel --no-deps --no-cache-dir -v -w "$WHEELHOUSE" "llama-cpp-python==$LLAMA_VERSION" \
+    "${PIP[@]}" wheel --no-deps -v -w "$WHEELHOUSE" "llama-cpp-python==$LLAMA_VERSION" \
     >"$WHEELHOUSE/build.log" 2>&1 &
   build=$!
   start=$SECONDS
