@@ -49,13 +49,23 @@ fi
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   say "Python 3.11 or newer is needed; $PYTHON is $("$PYTHON" --version 2>&1)"; exit 1
 fi
+PIP=("$VENV/bin/python" -m pip)
+# Quiet pip: its output is shown only when it fails (minus the warnings about unreachable
+# extra indexes that some machines' pip.conf produces).
+pip_quiet() {
+  local log rc=0
+  log=$(mktemp)
+  "${PIP[@]}" "$@" >"$log" 2>&1 || rc=$?
+  if ((rc)); then grep -v "^WARNING: Location '" "$log" >&2 || true; fi
+  rm -f "$log"
+  return "$rc"
+}
+
 if [[ ! -x $VENV/bin/python ]]; then
   say "creating $VENV"
   "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip wheel setuptools
+  pip_quiet install -q --upgrade pip wheel setuptools
 fi
-PIP=("$VENV/bin/python" -m pip)
-
 # --- 3. llama-cpp-python wheel (compiled once) -------------------------------------------
 LLAMA_VERSION=$(sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 mkdir -p "$WHEELHOUSE"
@@ -85,7 +95,8 @@ fi
 stamp="$VENV/.deps-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-$LLAMA_VARIANT"
 if [[ ! -f $stamp ]]; then
   say "installing Python dependencies (pinned in constraints.txt)"
-  "${PIP[@]}" install -q --find-links "$WHEELHOUSE" -c constraints.txt -e ".[dev]"
+  pip_quiet install -q --find-links "$WHEELHOUSE" -c constraints.txt -e ".[dev]" \
+    || { say "pip install failed (see above)"; exit 1; }
   rm -f "$VENV"/.deps-*; touch "$stamp"
 fi
 
