@@ -7,6 +7,7 @@ data can still name the line a person has to edit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -88,7 +89,7 @@ def _line_for(lines: dict[KeyPath, int], loc: KeyPath) -> int | None:
     return None
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden":

@@ -1,0 +1,363 @@
+"""Leads: one per inquiry, followed through stages with a history of who moved it and why.
+
+Stages: new -> contacted -> scheduled -> evaluated -> in_plan_of_care -> discharged, or lost
+(with a reason). A lead may skip forward (an EMR import may report "evaluated" for a lead the
+assistant only saw as "new"); it moves backward only where that makes sense (a cancelled
+booking: scheduled -> contacted; a lost lead reopened: lost -> contacted).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voiceagent.clinic import audit
+from voiceagent.clinic.audit import Actor
+from voiceagent.clinic.db import Store
+from voiceagent.clinic.errors import InvalidInput, InvalidStageMove, UnknownPatient
+from voiceagent.clinic.models import Lead, LeadStage, LeadStageChange, LostReason, Patient
+from voiceagent.clinic.patients import name_key
+
+ORDER = [
+    LeadStage.NEW,
+    LeadStage.CONTACTED,
+    LeadStage.SCHEDULED,
+    LeadStage.EVALUATED,
+    LeadStage.IN_PLAN_OF_CARE,
+    LeadStage.DISCHARGED,
+]
+CLOSED = {LeadStage.DISCHARGED, LeadStage.LOST}
+BACKWARD_ALLOWED = {
+    (LeadStage.SCHEDULED, LeadStage.CONTACTED),
+    (LeadStage.LOST, LeadStage.CONTACTED),
+    (LeadStage.LOST, LeadStage.NEW),
+}
+SOURCES = (
+    "physician_referral",
+    "web",
+    "search",
+    "social",
+    "friend_or_family",
+    "returning_patient",
+    "insurance_directory",
+    "employer",
+    "other",
+)
+CHANNELS = ("phone", "web_chat", "sms", "email", "fax", "walk_in", "import")
+
+
+@dataclass(frozen=True)
+class StageChange:
+    from_stage: str | None
+    to_stage: str
+    lost_reason: str | None
+    actor: str
+    why: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LeadInfo:
+    lead_id: int
+    patient_id: int | None
+    stage: str
+    lost_reason: str | None
+    source: str | None
+    channel: str | None
+    referring_provider_name: str | None
+    owner_role: str
+    created: bool = False
+
+
+def _info(row: Lead, created: bool = False) -> LeadInfo:
+    return LeadInfo(
+        row.id,
+        row.patient_id,
+        row.stage,
+        row.lost_reason,
+        row.source,
+        row.channel,
+        row.referring_provider_name,
+        row.owner_role,
+        created,
+    )
+
+
+def _move(
+    session: Session,
+    lead: Lead,
+    to_stage: str,
+    actor: Actor,
+    why: str | None,
+    lost_reason: str | None = None,
+) -> None:
+    try:
+        target = LeadStage(to_stage)
+    except ValueError:
+        raise InvalidInput(
+            f"unknown stage {to_stage!r}; use one of {[s.value for s in LeadStage]}"
+        ) from None
+    current = LeadStage(lead.stage)
+    if target == LeadStage.LOST:
+        try:
+            LostReason(lost_reason or "")
+        except ValueError:
+            raise InvalidStageMove(
+                f"a lost lead needs a reason: one of {[r.value for r in LostReason]}"
+            ) from None
+    elif lost_reason is not None:
+        raise InvalidStageMove("a lost reason is only given when moving a lead to lost")
+    if target == current:
+        return
+    forward = (
+        current in ORDER and target in ORDER and ORDER.index(target) > ORDER.index(current)
+    ) or (target == LeadStage.LOST and current not in CLOSED)
+    if not forward and (current, target) not in BACKWARD_ALLOWED:
+        raise InvalidStageMove(f"a lead cannot move from {current.value} to {target.value}")
+    session.add(
+        LeadStageChange(
+            lead_id=lead.id,
+            from_stage=current.value,
+            to_stage=target.value,
+            lost_reason=lost_reason,
+            actor=actor.name,
+            why=(why or None) and why[:200],
+        )
+    )
+    lead.stage = target.value
+    lead.lost_reason = lost_reason if target == LeadStage.LOST else None
+    audit.record(session, actor, "stage", "lead", lead.id)
+
+
+def open_lead(
+    store: Store,
+    *,
+    actor: Actor,
+    patient_id: int | None = None,
+    source: str | None = None,
+    channel: str | None = None,
+    referring_provider_name: str | None = None,
+    referring_provider_npi: str | None = None,
+    referral_id: int | None = None,
+    owner_role: str = "front_desk",
+    why: str | None = None,
+) -> LeadInfo:
+    """Open a lead for an inquiry, or return the patient's lead that is still open.
+
+    One person's web chat, SMS and phone call about the same referral end on one lead; a
+    missing source or referring provider is filled in from later contacts.
+
+    Raises:
+        InvalidInput: unknown source or channel. UnknownPatient.
+    """
+    if source is not None and source not in SOURCES:
+        raise InvalidInput(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}; use one of {', '.join(CHANNELS)}")
+    with store.transaction() as session:
+        if patient_id is not None:
+            if session.get(Patient, patient_id) is None:
+                raise UnknownPatient()
+            existing = session.scalars(
+                select(Lead)
+                .where(Lead.patient_id == patient_id, Lead.stage.not_in([s.value for s in CLOSED]))
+                .order_by(Lead.id.desc())
+            ).first()
+            if existing is not None:
+                existing.source = existing.source or source
+                existing.referring_provider_name = (
+                    existing.referring_provider_name or referring_provider_name
+                )
+                existing.referring_provider_npi = (
+                    existing.referring_provider_npi or referring_provider_npi
+                )
+                existing.referral_id = existing.referral_id or referral_id
+                audit.record(session, actor, "read", "lead", existing.id)
+                return _info(existing)
+        lead = Lead(
+            patient_id=patient_id,
+            source=source,
+            channel=channel,
+            referring_provider_name=referring_provider_name,
+            referring_provider_npi=referring_provider_npi,
+            referral_id=referral_id,
+            owner_role=owner_role,
+            stage=LeadStage.NEW.value,
+        )
+        session.add(lead)
+        session.flush()
+        session.add(
+            LeadStageChange(
+                lead_id=lead.id,
+                from_stage=None,
+                to_stage=LeadStage.NEW.value,
+                actor=actor.name,
+                why=why or f"inquiry via {channel or 'unknown channel'}",
+            )
+        )
+        audit.record(session, actor, "create", "lead", lead.id)
+        return _info(lead, created=True)
+
+
+def move_stage(
+    store: Store,
+    *,
+    lead_id: int,
+    to_stage: str,
+    actor: Actor,
+    why: str | None = None,
+    lost_reason: str | None = None,
+) -> LeadInfo:
+    """Move a lead to another stage, recording who and why.
+
+    Raises:
+        InvalidStageMove: a move the stage rules forbid, or ``lost`` without a LostReason.
+        InvalidInput: unknown lead or stage.
+    """
+    with store.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise InvalidInput(f"no lead {lead_id}")
+        _move(session, lead, to_stage, actor, why, lost_reason)
+        session.flush()
+        return _info(lead)
+
+
+def assign_owner(store: Store, *, lead_id: int, owner_role: str, actor: Actor) -> LeadInfo:
+    """Hand a lead to another role (front_desk, intake_coordinator, billing...)."""
+    with store.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise InvalidInput(f"no lead {lead_id}")
+        lead.owner_role = owner_role
+        audit.record(session, actor, "update", "lead", lead.id)
+        session.flush()
+        return _info(lead)
+
+
+def advance_on_booking(session: Session, lead_id: int, actor: Actor) -> None:
+    """Inside a booking transaction: a new/contacted lead becomes scheduled."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise InvalidInput(f"no lead {lead_id}")
+    if lead.stage in (LeadStage.NEW, LeadStage.CONTACTED, LeadStage.LOST):
+        if lead.stage == LeadStage.LOST:
+            _move(session, lead, LeadStage.CONTACTED, actor, "returned after being lost")
+        _move(session, lead, LeadStage.SCHEDULED, actor, "appointment booked")
+
+
+def step_back_on_cancel(session: Session, lead_id: int, actor: Actor) -> None:
+    """Inside a cancel transaction: a scheduled lead with nothing else booked is contacted
+    again (staff decide later whether it is lost, e.g. cancelled_before_evaluation)."""
+    from voiceagent.clinic.models import Appointment, AppointmentStatus
+
+    lead = session.get(Lead, lead_id)
+    if lead is None or lead.stage != LeadStage.SCHEDULED:
+        return
+    still_booked = session.scalars(
+        select(Appointment.id).where(
+            Appointment.lead_id == lead_id, Appointment.status == AppointmentStatus.BOOKED
+        )
+    ).first()
+    if still_booked is None:
+        _move(session, lead, LeadStage.CONTACTED, actor, "appointment cancelled")
+
+
+def history(store: Store, lead_id: int, *, actor: Actor) -> list[StageChange]:
+    """The lead's stage changes, oldest first."""
+    with store.transaction() as session:
+        rows = session.scalars(
+            select(LeadStageChange)
+            .where(LeadStageChange.lead_id == lead_id)
+            .order_by(LeadStageChange.id)
+        )
+        out = [
+            StageChange(r.from_stage, r.to_stage, r.lost_reason, r.actor, r.why, r.at) for r in rows
+        ]
+        audit.record(session, actor, "read", "lead", lead_id)
+        return out
+
+
+def get_lead(store: Store, lead_id: int, *, actor: Actor) -> LeadInfo:
+    with store.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise InvalidInput(f"no lead {lead_id}")
+        audit.record(session, actor, "read", "lead", lead.id)
+        return _info(lead)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: rows applied, and (row number, problem) for each row skipped."""
+
+    applied: int
+    skipped: list[tuple[int, str]]
+
+
+EMR_EVENTS = {
+    "evaluated": LeadStage.EVALUATED,
+    "in_plan_of_care": LeadStage.IN_PLAN_OF_CARE,
+    "discharged": LeadStage.DISCHARGED,
+}
+
+
+def import_emr_events(store: Store, path: Path | str, *, actor: Actor) -> ImportReport:
+    """Apply stage events exported by the EMR (CSV with a header row).
+
+    Columns: ``event`` (evaluated, in_plan_of_care, discharged), ``date`` (YYYY-MM-DD), and
+    either ``patient_external_id`` or ``first_name``, ``last_name``, ``dob``. The patient's
+    open lead (else their latest lead) moves; rows that cannot be applied are reported with
+    their line number, never silently dropped.
+    """
+    applied = 0
+    skipped: list[tuple[int, str]] = []
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        for line, row in enumerate(reader, start=2):
+            event = (row.get("event") or "").strip().lower()
+            if event not in EMR_EVENTS:
+                skipped.append((line, f"unknown event {event!r}; use {', '.join(EMR_EVENTS)}"))
+                continue
+            try:
+                when = date.fromisoformat((row.get("date") or "").strip())
+            except ValueError:
+                skipped.append((line, "date is not YYYY-MM-DD"))
+                continue
+            try:
+                with store.transaction() as session:
+                    patient = _emr_patient(session, row)
+                    if patient is None:
+                        raise InvalidInput("no matching patient")
+                    audit.record(session, actor, "read", "patient", patient.id)
+                    lead = session.scalars(
+                        select(Lead)
+                        .where(Lead.patient_id == patient.id)
+                        .order_by(Lead.stage.in_([s.value for s in CLOSED]), Lead.id.desc())
+                    ).first()
+                    if lead is None:
+                        raise InvalidInput("the patient has no lead")
+                    _move(session, lead, EMR_EVENTS[event], actor, f"EMR {event} on {when}")
+                applied += 1
+            except (InvalidInput, InvalidStageMove) as exc:
+                skipped.append((line, str(exc)))
+    return ImportReport(applied, skipped)
+
+
+def _emr_patient(session: Session, row: dict[str, str]) -> Patient | None:
+    external = (row.get("patient_external_id") or "").strip()
+    if external:
+        return session.scalars(select(Patient).where(Patient.external_id == external)).first()
+    try:
+        dob = date.fromisoformat((row.get("dob") or "").strip())
+    except ValueError:
+        raise InvalidInput("dob is not YYYY-MM-DD") from None
+    key = name_key(row.get("first_name") or "", row.get("last_name") or "")
+    return session.scalars(
+        select(Patient).where(Patient.name_key == key, Patient.dob == dob)
+    ).first()
