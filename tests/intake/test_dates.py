@@ -1,0 +1,103 @@
+from datetime import date, datetime, time
+
+import pytest
+
+from voiceagent.intake import IntakeError, parse_appointment_request, parse_date_of_birth
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 11, 22, 10, 0)  # a Sunday
+TODAY = NOW.date()
+
+
+@pytest.mark.parametrize(
+    "spoken",
+    [
+        "March third, nineteen eighty-two",
+        "March 3rd, 1982",
+        "3/3/1982",
+        "It's March 3, 1982.",
+        "the third of March, 1982",
+        "oh three, oh three, nineteen eighty two",
+    ],
+)
+def test_date_of_birth_forms(spoken):
+    result = parse_date_of_birth(spoken, TODAY)
+    assert result.value == date(1982, 3, 3)
+    assert result.readback == "March 3, 1982"
+
+
+def test_date_of_birth_year_two_thousand_and_five():
+    assert parse_date_of_birth("January 2nd, two thousand five", TODAY).value == date(2005, 1, 2)
+
+
+def test_date_of_birth_nineteen_oh_five():
+    assert parse_date_of_birth("July 4th nineteen oh five", date(2000, 1, 1)).value == date(
+        1905, 7, 4
+    )
+
+
+def test_date_of_birth_without_year_asks_for_the_year():
+    with pytest.raises(IntakeError) as err:
+        parse_date_of_birth("March third", TODAY)
+    assert "year" in err.value.reason
+
+
+def test_date_of_birth_in_the_future_is_refused():
+    with pytest.raises(IntakeError) as err:
+        parse_date_of_birth("December 1st 2030", TODAY)
+    assert "future" in err.value.reason
+
+
+def test_next_tuesday_morning_is_the_coming_tuesday_with_a_morning_window():
+    result = parse_appointment_request("next Tuesday morning", NOW)
+    assert result.value.day == date(2026, 11, 24)
+    assert (result.value.earliest, result.value.latest) == (time(8), time(12))
+    assert result.readback == "Tuesday, November 24 in the morning"
+
+
+def test_three_fifteen_in_the_afternoon_is_15_15():
+    result = parse_appointment_request("tomorrow at three fifteen in the afternoon", NOW)
+    assert result.value.day == date(2026, 11, 23)
+    assert result.value.at == time(15, 15)
+
+
+def test_time_inside_a_sentence():
+    result = parse_appointment_request("Can I come in on Friday at 10:30?", NOW)
+    assert (result.value.day, result.value.at) == (date(2026, 11, 27), time(10, 30))
+
+
+def test_bare_hour_guesses_clinic_hours():
+    assert parse_appointment_request("December 3rd at 2", NOW).value.at == time(14, 0)
+    assert parse_appointment_request("Tuesday at 9 a.m.", NOW).value.at == time(9, 0)
+
+
+def test_after_three_is_a_lower_bound():
+    result = parse_appointment_request("after 3 on Thursday", NOW)
+    assert result.value.day == date(2026, 11, 26)
+    assert result.value.earliest == time(15) and result.value.at is None
+
+
+def test_weekday_with_ordinal_finds_the_matching_date():
+    assert parse_appointment_request("Wednesday the 2nd", NOW).value.day == date(2026, 12, 2)
+
+
+def test_as_soon_as_possible():
+    result = parse_appointment_request("as soon as possible please", NOW)
+    assert result.value.asap and result.value.day is None
+
+
+def test_quarter_past_ten_tomorrow():
+    result = parse_appointment_request("quarter past ten tomorrow", NOW)
+    assert result.value.at == time(10, 15)
+
+
+def test_no_day_or_time_asks_which_day():
+    with pytest.raises(IntakeError) as err:
+        parse_appointment_request("hello there", NOW)
+    assert "which day" in err.value.reason
+
+
+def test_hour_with_a_part_of_day_is_a_time():
+    result = parse_appointment_request("two in the afternoon on Wednesday", NOW)
+    assert (result.value.day, result.value.at) == (date(2026, 11, 25), time(14, 0))

@@ -1,0 +1,307 @@
+"""The HTTP API: web chat with the front desk, and read APIs for the clinic's staff tools.
+
+``create_app(config)`` builds the app; ``uvicorn`` serves it (``voiceagent serve``). OpenAPI
+docs are at ``/docs``. When an API token is configured (``VOICEAGENT_API_TOKEN``), every
+``/api`` request needs ``Authorization: Bearer <token>``, compared in constant time.
+
+Chat sessions live in the database (state as JSON, versioned), not in process memory, so
+several nodes behind a load balancer can serve the same conversation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select, text
+
+from voiceagent.channels.text import event_json, reply_text
+from voiceagent.clinic import audit
+from voiceagent.clinic.audit import Actor
+from voiceagent.clinic.calllog import StoreCallLog
+from voiceagent.clinic.models import Appointment, Call, Lead, Message, Patient
+from voiceagent.config.pipeline import PipelineConfig
+from voiceagent.dialog.protocol import DialogEvent, EndCall, Transfer, UserTurn
+from voiceagent.frontdesk.runtime import FrontDesk
+from voiceagent.frontdesk.sessions import SessionConflict, SessionStore
+from voiceagent.frontdesk.state import ConversationState
+
+log = logging.getLogger(__name__)
+
+API_ACTOR = Actor("api")
+MAX_ROWS = 500
+
+
+class NewSession(BaseModel):
+    channel: Literal["web_chat", "sms"] = "web_chat"
+
+
+class ChatMessageIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000, description="what the visitor typed")
+
+
+class ChatReply(BaseModel):
+    session_id: str
+    reply: str = Field(description="the agent's reply text")
+    actions: list[dict[str, Any]] = Field(description="tool calls, results, transfer, end")
+    expected_input: str
+    ended: bool
+    outcome: str | None = None
+
+
+def _bearer_guard(token: str | None) -> Any:
+    expected = token.encode() if token else None
+
+    def check(request: Request) -> None:
+        if expected is None:
+            return
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                                 expected):
+            raise HTTPException(status_code=401, detail="missing or wrong API token; send "
+                                "Authorization: Bearer <VOICEAGENT_API_TOKEN>",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    return check
+
+
+def _day_range(frontdesk: FrontDesk, date_from: date | None,
+               date_to: date | None) -> tuple[datetime | None, datetime | None]:
+    """Clinic-local days [from, to] as a UTC interval."""
+    tz = frontdesk.clinic.tz
+    start = datetime.combine(date_from, time(0), tz).astimezone(UTC) if date_from else None
+    end = (datetime.combine(date_to + timedelta(days=1), time(0), tz).astimezone(UTC)
+           if date_to else None)
+    return start, end
+
+
+def create_app(
+    config: PipelineConfig | None = None,
+    *,
+    frontdesk: FrontDesk | None = None,
+    api_token: str | None = None,
+) -> FastAPI:
+    """The FastAPI app. Pass ``frontdesk`` (tests, embedding) or a config to load one.
+
+    ``api_token`` overrides ``config.http.api_token``; with neither, no token is needed (the
+    pipeline config refuses a non-localhost bind without one).
+    """
+    if frontdesk is None:
+        if config is None:
+            raise ValueError("create_app needs a PipelineConfig or a FrontDesk")
+        frontdesk = FrontDesk.from_config(config)
+    if api_token is None and config is not None and config.http.api_token is not None:
+        api_token = config.http.api_token.get_secret_value()
+    sessions = SessionStore(frontdesk.store)
+    call_log = StoreCallLog(frontdesk.store)
+    guard = Depends(_bearer_guard(api_token))
+    app = FastAPI(title="voiceagent", version="0.1.0", dependencies=[guard],
+                  description="Front-desk chat and read APIs of the self-hosted receptionist.")
+    app.state.frontdesk = frontdesk
+
+    def reply(state: ConversationState, events: list[DialogEvent], dialog: Any) -> ChatReply:
+        return ChatReply(
+            session_id=state.session_id, reply=reply_text(events),
+            actions=[event_json(e) for e in events if e.__class__.__name__ != "ReplyText"],
+            expected_input=dialog.expected_input().value,
+            ended=state.step == "ended", outcome=state.outcome,
+        )
+
+    def finish(state: ConversationState, events: list[DialogEvent]) -> None:
+        if any(isinstance(e, EndCall | Transfer) for e in events):
+            call_log.close_call(state.session_id, state.outcome or "completed")
+
+    # --- chat -------------------------------------------------------------------------
+
+    @app.post("/api/chat/sessions", response_model=ChatReply, tags=["chat"])
+    def new_session(body: NewSession | None = None) -> ChatReply:
+        """Start a chat: returns the session id and the greeting."""
+        channel = body.channel if body else "web_chat"
+        call_id = call_log.open_call(channel, None)
+        state = ConversationState(session_id=call_id, channel=channel)
+        dialog = frontdesk.dialog(channel=channel, call_id=call_id, call_log=call_log,
+                                  state=state)
+        events = list(dialog.greeting())
+        sessions.create(state)
+        return reply(state, events, dialog)
+
+    @app.post("/api/chat/sessions/{session_id}/messages", response_model=ChatReply,
+              tags=["chat"])
+    def send(session_id: str, body: ChatMessageIn) -> ChatReply:
+        """One visitor message; returns the agent's reply and what it did."""
+        loaded = sessions.load(session_id)
+        if loaded is None:
+            raise HTTPException(404, "no such chat session; start one with "
+                                "POST /api/chat/sessions")
+        state, version = loaded
+        dialog = frontdesk.dialog(channel=state.channel, call_id=session_id,
+                                  call_log=call_log, state=state)
+        if state.step == "ended":
+            raise HTTPException(409, "this chat has ended; start a new session")
+        try:
+            events = list(dialog.respond(UserTurn(body.text)))
+        except Exception:
+            log.exception("chat_turn_failed", extra={"call_id": session_id})
+            raise HTTPException(500, "the assistant had a problem; please try again or call "
+                                "the clinic") from None
+        try:
+            sessions.save(state, version)
+        except SessionConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        finish(state, events)
+        return reply(state, events, dialog)
+
+    @app.get("/api/chat/sessions/{session_id}", tags=["chat"])
+    def get_session(session_id: str) -> dict[str, Any]:
+        """The conversation so far (messages and step)."""
+        loaded = sessions.load(session_id)
+        if loaded is None:
+            raise HTTPException(404, "no such chat session")
+        state, _version = loaded
+        return {"session_id": state.session_id, "step": state.step, "outcome": state.outcome,
+                "history": state.history}
+
+    # --- reads ------------------------------------------------------------------------
+
+    @app.get("/api/health", tags=["status"])
+    def health() -> dict[str, Any]:
+        """Liveness plus a database round trip."""
+        try:
+            with frontdesk.store.transaction() as session:
+                session.execute(text("SELECT 1"))
+            database = "ok"
+        except Exception:
+            log.exception("health_database_failed")
+            database = "unavailable"
+        status = "ok" if database == "ok" else "degraded"
+        return {"status": status, "database": database, "clinic": frontdesk.clinic.name}
+
+    @app.get("/api/appointments", tags=["read"])
+    def appointments(
+        date_from: date | None = None, date_to: date | None = None,
+        status: str | None = None, provider_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Appointments starting on clinic-local days [date_from, date_to]."""
+        start, end = _day_range(frontdesk, date_from, date_to)
+        q = select(Appointment).order_by(Appointment.start).limit(limit)
+        if start:
+            q = q.where(Appointment.start >= start)
+        if end:
+            q = q.where(Appointment.start < end)
+        if status:
+            q = q.where(Appointment.status == status)
+        if provider_id:
+            q = q.where(Appointment.provider_id == provider_id)
+        tz = frontdesk.clinic.tz
+        with frontdesk.store.transaction() as session:
+            rows = list(session.scalars(q))
+            audit.record(session, API_ACTOR, "read", "appointment", f"list:{len(rows)}")
+            return [{"id": a.id, "patient_id": a.patient_id, "type": a.appointment_type_id,
+                     "provider_id": a.provider_id, "room_id": a.room_id,
+                     "start": a.start.astimezone(tz).isoformat(),
+                     "end": a.end.astimezone(tz).isoformat(), "status": a.status,
+                     "lead_id": a.lead_id, "call_id": a.call_id} for a in rows]
+
+    @app.get("/api/patients", tags=["read"])
+    def patients(
+        q: Annotated[str | None, Query(max_length=100, description="name or phone")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+    ) -> list[dict[str, Any]]:
+        query = select(Patient).order_by(Patient.last_name, Patient.first_name).limit(limit)
+        if q:
+            like = f"%{q.strip()}%"
+            digits = "".join(c for c in q if c.isdigit())
+            conditions = [Patient.first_name.ilike(like), Patient.last_name.ilike(like)]
+            if len(digits) >= 4:
+                conditions.append(Patient.phone_key.like(f"%{digits[-10:]}%"))
+            query = query.where(or_(*conditions))
+        with frontdesk.store.transaction() as session:
+            rows = list(session.scalars(query))
+            for p in rows:
+                audit.record(session, API_ACTOR, "read", "patient", p.id)
+            return [{"id": p.id, "first_name": p.first_name, "last_name": p.last_name,
+                     "dob": p.dob.isoformat(), "phone": p.phone, "email": p.email,
+                     "preferred_language": p.preferred_language} for p in rows]
+
+    @app.get("/api/leads", tags=["read"])
+    def leads(
+        stage: str | None = None, date_from: date | None = None, date_to: date | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Leads created on clinic-local days [date_from, date_to], optionally by stage."""
+        start, end = _day_range(frontdesk, date_from, date_to)
+        q = select(Lead).order_by(Lead.created_at.desc()).limit(limit)
+        if stage:
+            q = q.where(Lead.stage == stage)
+        if start:
+            q = q.where(Lead.created_at >= start)
+        if end:
+            q = q.where(Lead.created_at < end)
+        with frontdesk.store.transaction() as session:
+            rows = list(session.scalars(q))
+            audit.record(session, API_ACTOR, "read", "lead", f"list:{len(rows)}")
+            return [{"id": lead.id, "patient_id": lead.patient_id, "stage": lead.stage,
+                     "lost_reason": lead.lost_reason, "source": lead.source,
+                     "channel": lead.channel, "owner_role": lead.owner_role,
+                     "referring_provider_name": lead.referring_provider_name,
+                     "created_at": lead.created_at.isoformat(),
+                     "updated_at": lead.updated_at.isoformat()} for lead in rows]
+
+    @app.get("/api/messages", tags=["read"])
+    def messages(
+        status: str | None = None, category: str | None = None,
+        date_from: date | None = None, date_to: date | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+    ) -> list[dict[str, Any]]:
+        start, end = _day_range(frontdesk, date_from, date_to)
+        q = select(Message).order_by(Message.created_at.desc()).limit(limit)
+        if status:
+            q = q.where(Message.status == status)
+        if category:
+            q = q.where(Message.category == category)
+        if start:
+            q = q.where(Message.created_at >= start)
+        if end:
+            q = q.where(Message.created_at < end)
+        with frontdesk.store.transaction() as session:
+            rows = list(session.scalars(q))
+            audit.record(session, API_ACTOR, "read", "message", f"list:{len(rows)}")
+            return [{"id": m.id, "category": m.category, "priority": m.priority,
+                     "owner_role": m.owner_role, "status": m.status, "subject": m.subject,
+                     "body": m.body, "callback_phone": m.callback_phone,
+                     "patient_id": m.patient_id, "call_id": m.call_id,
+                     "created_at": m.created_at.isoformat()} for m in rows]
+
+    @app.get("/api/calls", tags=["read"])
+    def calls(
+        date_from: date | None = None, date_to: date | None = None,
+        outcome: str | None = None, channel: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Calls and chats started on clinic-local days [date_from, date_to]."""
+        start, end = _day_range(frontdesk, date_from, date_to)
+        q = select(Call).order_by(Call.started_at.desc()).limit(limit)
+        if start:
+            q = q.where(Call.started_at >= start)
+        if end:
+            q = q.where(Call.started_at < end)
+        if outcome:
+            q = q.where(Call.outcome == outcome)
+        if channel:
+            q = q.where(Call.channel == channel)
+        with frontdesk.store.transaction() as session:
+            rows = list(session.scalars(q))
+            audit.record(session, API_ACTOR, "read", "call", f"list:{len(rows)}")
+            return [{"id": c.id, "channel": c.channel, "caller_id": c.caller_id,
+                     "started_at": c.started_at.isoformat(),
+                     "ended_at": c.ended_at.isoformat() if c.ended_at else None,
+                     "outcome": c.outcome, "patient_id": c.patient_id,
+                     "turns": len(c.turns), "tool_calls": len(c.tool_calls)} for c in rows]
+
+    return app

@@ -1,0 +1,153 @@
+"""One pjsua2 call leg: the caller's call (with its port, pump, handler, recorder) or the
+staff leg of a warm transfer. Every method here runs on the SIP thread; pjsua2 callbacks
+only record what happened and leave the work to the endpoint's loop."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pjsua2 as pj
+
+from voiceagent.channels.sip.handler import CallInfo, CallRecord
+from voiceagent.channels.sip.media_port import FrameExchange, PcmPort
+from voiceagent.channels.sip.pjthreads import register_this_thread
+from voiceagent.channels.sip.pump import CallPump, DtmfEvent
+from voiceagent.logs import log_event
+
+if TYPE_CHECKING:
+    from voiceagent.channels.sip.transfer import TransferState
+
+log = logging.getLogger(__name__)
+
+
+class Leg(pj.Call):
+    """A pjsua2 call whose callbacks report to ``events`` (a callable run on the SIP thread).
+
+    Holds the audio media objects it connects, so that none is collected mid-call.
+    """
+
+    def __init__(self, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID,
+                 on_event: Callable[[Leg, str, object], None] | None = None) -> None:
+        super().__init__(account, call_id)
+        self.on_event = on_event
+        self.audio: pj.AudioMedia | None = None
+        self.connected_at: float | None = None
+        self.disconnected = False
+        self.last_status = 0
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        self.last_status = info.lastStatusCode
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.connected_at is None:
+            self.connected_at = time.monotonic()
+            self._emit("confirmed", info.lastStatusCode)
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.disconnected = True
+            self._emit("disconnected", info.lastStatusCode)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        for index, media in enumerate(info.media):
+            if (media.type == pj.PJMEDIA_TYPE_AUDIO
+                    and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE):
+                if self.audio is None:
+                    self.audio = self.getAudioMedia(index)
+                    self._emit("media", index)
+                break
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        self._emit("dtmf", prm.digit)
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+        self._emit("xfer_status", (prm.statusCode, prm.finalNotify))
+        if prm.finalNotify or prm.statusCode >= 200:
+            prm.cont = False
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:  # noqa: N802
+        prm.statusCode = 603  # a caller must not make the agent dial anywhere (toll fraud)
+
+    def onCallReplaceRequest(self, prm: pj.OnCallReplaceRequestParam) -> None:  # noqa: N802
+        prm.statusCode = 603
+
+    def __del__(self) -> None:
+        register_this_thread()
+
+    def _emit(self, kind: str, value: object) -> None:
+        if self.on_event is not None:
+            self.on_event(self, kind, value)
+
+    def hangup_quietly(self, status: int = 200) -> None:
+        if self.disconnected:
+            return
+        op = pj.CallOpParam(True)
+        op.statusCode = status
+        try:
+            self.hangup(op)
+        except pj.Error:
+            pass  # already gone
+
+
+class CallerSession:
+    """Everything that belongs to one answered caller, held until the call is released."""
+
+    def __init__(self, leg: Leg, info: CallInfo, record: CallRecord) -> None:
+        self.leg = leg
+        self.key = leg.getId()  # pjsua's call slot, stable while the session is registered
+        self.info = info
+        self.record = record
+        self.exchange = FrameExchange(info.frame_bytes)
+        self.port = PcmPort(self.exchange, info.call_id)
+        self.pump: CallPump | None = None
+        self.recorder: pj.AudioMediaRecorder | None = None
+        self.transfer: TransferState | None = None
+        self.answered_at = time.monotonic()
+        self.media_connected = False
+        self.ended = False
+        self.hangup_requested: str | None = None
+
+    def connect_media(self, record_path: str | None) -> None:
+        """Wire caller audio <-> port, and both into the recorder when recording."""
+        audio = self.leg.audio
+        assert audio is not None
+        audio.startTransmit(self.port)
+        self.port.startTransmit(audio)
+        if record_path:
+            self.recorder = pj.AudioMediaRecorder()
+            self.recorder.createRecorder(record_path)
+            audio.startTransmit(self.recorder)
+            self.port.startTransmit(self.recorder)
+            self.record.recording_path = record_path
+        self.media_connected = True
+
+    def on_dtmf(self, digit: str) -> None:
+        self.record.dtmf += digit
+        if self.pump is not None:
+            self.pump.post(DtmfEvent(digit))
+
+    def disconnect_media(self) -> None:
+        """Stop every transmission this call started (before the objects are released)."""
+        audio = self.leg.audio
+        for src, dst in ((audio, self.port), (self.port, audio), (audio, self.recorder),
+                         (self.port, self.recorder)):
+            if src is None or dst is None:
+                continue
+            try:
+                src.stopTransmit(dst)
+            except pj.Error:
+                pass
+
+    def drop_pjsua_objects(self) -> None:
+        """Forget every pjsua2 object (the endpoint holds them until they may be freed), so
+        that collecting this session, on whatever thread, never runs a pjsua2 destructor."""
+        self.leg = None  # type: ignore[assignment]
+        self.port = None  # type: ignore[assignment]
+        self.recorder = None
+        if self.transfer is not None:
+            self.transfer.staff = None
+            self.transfer.staff_port = None
+
+    def note(self, event: str, level: int = logging.INFO, **fields: object) -> None:
+        log_event(log, event, level, call_id=self.info.call_id, **fields)

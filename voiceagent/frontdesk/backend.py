@@ -1,0 +1,217 @@
+"""The clinic operations the front desk needs, over the clinic store.
+
+A thin adapter over :mod:`voiceagent.clinic` (scheduling, patients, leads, messages) that
+fixes the actor (call id for the audit log) and the clock for one conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from voiceagent.clinic import leads, messages, patients, scheduling
+from voiceagent.clinic.audit import Actor
+from voiceagent.clinic.config import ClinicConfig
+from voiceagent.clinic.db import Store
+from voiceagent.clinic.errors import ClinicError
+from voiceagent.clinic.models import MessagePriority
+from voiceagent.clinic.patients import Verification
+from voiceagent.intake.dates import AppointmentRequest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeRecord:
+    """What a new caller told us, stored with the booking."""
+
+    reason: str | None = None
+    body_part: str | None = None
+    payer_name: str | None = None
+    member_id: str | None = None
+    referring_provider: str | None = None
+    referring_npi: str | None = None
+    coverage_kind: str = "commercial"
+    claim_number: str | None = None
+    adjuster_name: str | None = None
+    adjuster_phone: str | None = None
+    date_of_injury: date | None = None
+    employer: str | None = None
+
+
+@dataclass
+class FrontDeskBackend:
+    """Clinic operations for one call; ``actor`` carries the call id into the audit log."""
+
+    store: Store
+    clinic: ClinicConfig
+    actor: Actor = field(default_factory=lambda: Actor("assistant"))
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.clinic.tz)
+
+    # --- scheduling ---------------------------------------------------------------------
+
+    def find_slots(
+        self,
+        appointment_type_id: str,
+        request: AppointmentRequest | None,
+        provider_id: str | None = None,
+        limit: int = 3,
+    ) -> list[scheduling.Slot]:
+        prefs = scheduling.Preferences(provider_id=provider_id)
+        if request is not None:
+            prefs = scheduling.Preferences(
+                dates=(request.day,) if request.day else (),
+                earliest=request.earliest or request.at,
+                latest=request.latest if request.latest else request.at,
+                provider_id=provider_id,
+            )
+        return scheduling.find_slots(
+            self.store, self.clinic, appointment_type_id, now=self.now(), preferences=prefs,
+            limit=limit,
+        )
+
+    def find_nearby_slots(
+        self, appointment_type_id: str, request: AppointmentRequest, limit: int = 3
+    ) -> list[scheduling.Slot]:
+        """Open slots from the requested day on, any time (the fallback offer)."""
+        prefs = scheduling.Preferences(on_or_after=request.day)
+        return scheduling.find_slots(
+            self.store, self.clinic, appointment_type_id, now=self.now(), preferences=prefs,
+            limit=limit,
+        )
+
+    def hold(self, slot: scheduling.Slot) -> scheduling.SlotHold:
+        return scheduling.hold_slot(
+            self.store, self.clinic, appointment_type_id=slot.appointment_type_id,
+            start=slot.start, now=self.now(), actor=self.actor, provider_id=slot.provider_id,
+        )
+
+    def release(self, hold_id: str) -> None:
+        scheduling.release_hold(self.store, hold_id)
+
+    def book(self, hold_id: str, patient_id: int, lead_id: int | None) -> scheduling.Booking:
+        return scheduling.book(
+            self.store, self.clinic, hold_id=hold_id, patient_id=patient_id, now=self.now(),
+            actor=self.actor, lead_id=lead_id,
+        )
+
+    def appointments(self, patient_id: int) -> list[scheduling.AppointmentInfo]:
+        return scheduling.list_appointments(
+            self.store, self.clinic, patient_id=patient_id, now=self.now(), actor=self.actor
+        )
+
+    def reschedule(self, patient_id: int, appointment_id: int, hold_id: str) -> scheduling.Booking:
+        return scheduling.reschedule(
+            self.store, self.clinic, patient_id=patient_id, appointment_id=appointment_id,
+            hold_id=hold_id, now=self.now(), actor=self.actor,
+        )
+
+    def cancel(self, patient_id: int, appointment_id: int, reason: str | None) -> None:
+        scheduling.cancel(
+            self.store, self.clinic, patient_id=patient_id, appointment_id=appointment_id,
+            now=self.now(), actor=self.actor, reason=reason,
+        )
+
+    # --- patients -----------------------------------------------------------------------
+
+    def verify_identity(self, full_name: str, dob: date, phone: str | None) -> Verification:
+        """Name, date of birth and the phone on file must match one patient."""
+        return patients.verify_identity(self.store, name=full_name, dob=dob, phone=phone,
+                                        actor=self.actor)
+
+    def match_existing(self, first: str, last: str, dob: date, phone: str | None) -> int | None:
+        """An existing patient's id for a booking caller (new patients get None)."""
+        found = self.verify_identity(f"{first} {last}", dob, phone)
+        return found.patient_id if found.verified else None
+
+    def find_or_create_patient(self, first: str, last: str, dob: date, phone: str | None) -> int:
+        return patients.find_or_create_patient(
+            self.store, first_name=first, last_name=last, dob=dob, phone=phone, actor=self.actor
+        ).patient_id
+
+    def record_intake(self, patient_id: int, intake: IntakeRecord, channel: str) -> int:
+        """Store coverage and referral details and open (or reuse) a lead; returns its id."""
+        referral_id = None
+        reason = intake.reason
+        if intake.employer:
+            reason = f"{reason or ''} (employer: {intake.employer})".strip()
+        if reason or intake.referring_provider or intake.body_part:
+            referral_id = patients.add_referral(
+                self.store, patient_id=patient_id, actor=self.actor,
+                referring_provider_name=intake.referring_provider,
+                referring_provider_npi=intake.referring_npi, reason=reason,
+                body_part=intake.body_part,
+            )
+        if intake.payer_name or intake.coverage_kind == "self_pay":
+            try:
+                patients.add_coverage(
+                    self.store, patient_id=patient_id,
+                    payer_name=intake.payer_name or "self-pay",
+                    member_id=intake.member_id or None, actor=self.actor,
+                    kind=intake.coverage_kind, claim_number=intake.claim_number or None,
+                    adjuster_name=intake.adjuster_name or None,
+                    adjuster_phone=intake.adjuster_phone or None,
+                    date_of_injury=intake.date_of_injury,
+                )
+            except ClinicError as exc:
+                # Incomplete coverage (no member ID yet) must not block the booking; the
+                # front desk completes it at check-in.
+                log.info("coverage_not_recorded", extra={"call_id": self.actor.call_id,
+                                                         "code": exc.code})
+        channel = {"chat": "web_chat", "text": "web_chat"}.get(channel, channel)
+        lead = leads.open_lead(
+            self.store, actor=self.actor, patient_id=patient_id,
+            source="physician_referral" if intake.referring_provider else None,
+            channel=channel if channel in leads.CHANNELS else None,
+            referring_provider_name=intake.referring_provider,
+            referring_provider_npi=intake.referring_npi, referral_id=referral_id,
+            why="caller asked to book",
+        )
+        return lead.lead_id
+
+    # --- messages -----------------------------------------------------------------------
+
+    def take_message(
+        self,
+        *,
+        category: str,
+        subject: str,
+        body: str,
+        callback_phone: str | None,
+        urgent: bool = False,
+        patient_id: int | None = None,
+    ) -> int:
+        info = messages.create_message(
+            self.store, self.clinic, category=category, subject=subject, actor=self.actor,
+            body=body, priority=MessagePriority.URGENT if urgent else MessagePriority.NORMAL,
+            callback_phone=callback_phone, patient_id=patient_id,
+        )
+        return info.message_id
+
+    # --- hours --------------------------------------------------------------------------
+
+    def transfer_open(self, target_id: str | None) -> bool:
+        """Whether the transfer target (or the clinic) is staffed right now."""
+        now = self.now()
+        target = next((t for t in self.clinic.transfers if t.id == target_id), None)
+        if target is None and self.clinic.transfers:
+            target = self.clinic.transfers[0]
+        hours = target.hours if target and target.hours else None
+        window = hours.on(now.date()) if hours else self.clinic.hours_on(now.date())
+        if window is None:
+            return False
+        end = time(23, 59, 59) if window.end == time.max else window.end
+        return window.start <= now.time() < end
+
+    def next_open_day(self) -> date | None:
+        day = self.now().date()
+        for i in range(1, 15):
+            probe = day + timedelta(days=i)
+            if self.clinic.hours_on(probe) is not None:
+                return probe
+        return None

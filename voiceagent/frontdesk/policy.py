@@ -1,0 +1,1018 @@
+"""The front-desk dialog: steps that narrow what can happen, parsers for values, tools for
+effects, templates (or a capable LLM) for words.
+
+Steps: identify the intent -> collect details -> offer times -> confirm with a read-back ->
+wrap up. The router and the conversation state decide the step; the spoken-form parsers
+fill the values; every effect goes through :class:`~voiceagent.frontdesk.tools.ToolBox`
+(validated, authorized for the step and the verified identity, recorded).
+
+With ``capability="small"`` (the bundled 135M model) the replies are templates and the LLM
+only breaks ties the router cannot (which intent, under a JSON schema). With
+``capability="capable"`` (a 7-8B model) the LLM chooses among the step's tools and phrases
+the replies; the same ToolBox refuses what the step and identity do not allow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, Literal
+
+from voiceagent.dialog.calllog import CallLog
+from voiceagent.dialog.protocol import (
+    DialogEvent,
+    EndCall,
+    ExpectedInput,
+    ReplyText,
+    ToolCall,
+    ToolResult,
+    Transfer,
+    UserTurn,
+)
+from voiceagent.frontdesk import prompts
+from voiceagent.frontdesk import router as intents
+from voiceagent.frontdesk import state as steps
+from voiceagent.frontdesk.answers import (
+    INJURY_FIELDS,
+    choose_offer,
+    parse_field,
+    requested,
+    store_request,
+)
+from voiceagent.frontdesk.backend import FrontDeskBackend
+from voiceagent.frontdesk.router import IntentRouter, RedFlagRule, is_affirmative, is_negative
+from voiceagent.frontdesk.saystream import SayStream
+from voiceagent.frontdesk.state import ConversationState
+from voiceagent.frontdesk.tools import ToolBox
+from voiceagent.intake import (
+    IntakeError,
+    parse_appointment_request,
+    parse_date_of_birth,
+    parse_member_id,
+    parse_phone,
+    parse_spelled_name,
+)
+from voiceagent.intake.dates import say_date
+from voiceagent.llm.protocol import LLM, ChatMessage
+
+log = logging.getLogger(__name__)
+
+Capability = Literal["small", "capable"]
+
+FIELDS_FOR: dict[str, tuple[str, ...]] = {
+    intents.BOOK: ("reason", "full_name", "last_name_spelled", "dob", "phone", "payer",
+                   "member_id", "claim_number", "adjuster_name", "adjuster_phone",
+                   "date_of_injury", "employer", "when"),
+    intents.MESSAGE: ("full_name", "phone", "message_body"),
+    intents.RESCHEDULE: ("full_name", "dob", "phone"),
+    intents.CANCEL: ("full_name", "dob", "phone"),
+    intents.MY_APPOINTMENTS: ("full_name", "dob", "phone"),
+}
+MAX_ATTEMPTS = 3
+MIN_CONFIDENCE = 0.35  # below this the transcript is a guess: ask again rather than act on it
+CAPABLE_HISTORY = 12  # messages of history a capable model sees (the state carries the rest)
+MEDICAL_ADVICE = (
+    "should i take", "should i ice", "ice or heat", "heat or ice", "is it normal", "is it broken",
+    "is it torn", "is it serious", "what medication", "which medication", "painkiller",
+    "ibuprofen", "tylenol", "advil", "diagnose", "diagnosis for", "what exercises should",
+    "what exercise should", "what should i do about my", "do i need surgery", "is it safe to",
+)
+CORRECTABLE = {
+    "full_name": ("name", "first name"), "last_name_spelled": ("spelling", "last name"),
+    "dob": ("birth", "birthday", "born"), "phone": ("phone", "number"),
+    "payer": ("insurance", "plan"), "member_id": ("member", "id"),
+    "when": ("time", "day", "date", "when"),
+}
+
+
+def _medical_advice(text: str) -> bool:
+    norm = intents.normalize(text)
+    return any(p in norm for p in MEDICAL_ADVICE)
+
+
+class FrontDeskDialog:
+    """One conversation (a call or a chat session). Implements the Dialog protocol.
+
+    Args:
+        backend: clinic operations for this conversation.
+        llm: the language model; optional in "small" mode (templates decide).
+        capability: "small" or "capable" (PipelineConfig.models.llm.capability).
+        state: a state to resume (from :meth:`ConversationState.from_dict`), else a new one.
+        call_log / call_id: where turns and tool calls are recorded as they happen.
+        hangup_after_silences: silences in a row before the call ends politely.
+    """
+
+    def __init__(
+        self,
+        backend: FrontDeskBackend,
+        *,
+        llm: LLM | None = None,
+        capability: Capability = "small",
+        state: ConversationState | None = None,
+        call_log: CallLog | None = None,
+        call_id: str | None = None,
+        hangup_after_silences: int = 2,
+        router: IntentRouter | None = None,
+    ) -> None:
+        self.backend = backend
+        self.clinic = backend.clinic
+        self.llm = llm
+        self.capability: Capability = capability if llm is not None else "small"
+        self.state = state or ConversationState()
+        self.call_log = call_log
+        self.call_id = call_id
+        self.tools = ToolBox(backend, self.state, call_log, call_id)
+        self.router = router or IntentRouter.from_clinic(self.clinic)
+        self.hangup_after_silences = hangup_after_silences
+
+    # --- Dialog protocol ------------------------------------------------------------------
+
+    def greeting(self) -> Iterator[DialogEvent]:
+        d = self.clinic.disclosures
+        text = " ".join(s.strip() for s in (d.greeting, d.assistant_identification,
+                                             d.recording_notice) if s.strip())
+        yield from self._say(f"{text} {prompts.HOW_CAN_I_HELP}", prompt=prompts.HOW_CAN_I_HELP)
+
+    def expected_input(self) -> ExpectedInput:
+        if self.state.step == steps.ENDED:
+            return ExpectedInput.FREE
+        if self.capability == "capable":
+            return prompts.expected_from_question(self.state.last_prompt)
+        if self.state.pending in prompts.FIELD_PROMPTS:
+            return prompts.FIELD_PROMPTS[self.state.pending][1]
+        return ExpectedInput.FREE
+
+    def respond(self, turn: UserTurn) -> Iterator[DialogEvent]:
+        try:
+            yield from self._respond(turn)
+        except Exception:
+            # Never a stack trace to the caller: apologise and keep the call on its step.
+            log.exception("dialog_turn_failed", extra={"call_id": self.call_id,
+                                                       "step": self.state.step})
+            count = self.state.attempts.get("internal_error", 0) + 1
+            self.state.attempts["internal_error"] = count
+            if count >= MAX_ATTEMPTS:
+                yield from self._end("I'm sorry, our system is having trouble right now. "
+                                     "Please call back a little later. Goodbye.",
+                                     outcome="system_error")
+                return
+            yield from self._say(f"I'm sorry, I had a problem on my side. "
+                                 f"{self.state.last_prompt}".strip(),
+                                 prompt=self.state.last_prompt)
+
+    def _respond(self, turn: UserTurn) -> Iterator[DialogEvent]:
+        if self.state.step == steps.ENDED:
+            yield EndCall(self.state.outcome or "completed")
+            return
+        text = (turn.text or "").strip()
+        if turn.dtmf and not text:
+            text = " ".join(turn.dtmf)
+        if turn.no_speech or not text or turn.confidence < MIN_CONFIDENCE:
+            yield from self._say(f"{prompts.DID_NOT_CATCH} {self.state.last_prompt}".strip(),
+                                 prompt=self.state.last_prompt)
+            return
+        self._remember("user", text)
+        flag = self.router.red_flag(text)
+        if flag is not None:
+            yield from self._red_flag(flag)
+            return
+        if _medical_advice(text):
+            yield from self._say(f"{prompts.NO_MEDICAL_ADVICE} {self.state.last_prompt}".strip(),
+                                 prompt=self.state.last_prompt)
+            return
+        if self.state.step == steps.CONFIRM:
+            self.state.caller_confirmed = is_affirmative(text)
+        if self.capability == "capable":
+            yield from self._capable_turn(text)
+        else:
+            yield from self._small_turn(text)
+
+    def interrupted(self, spoken: str) -> None:
+        for i in range(len(self.state.history) - 1, -1, -1):
+            if self.state.history[i]["role"] == "assistant":
+                if spoken.strip():
+                    self.state.history[i]["content"] = spoken.strip()
+                else:
+                    del self.state.history[i]
+                return
+
+    def silence(self, count: int) -> Iterator[DialogEvent]:
+        if self.state.step == steps.ENDED:
+            return
+        if count >= self.hangup_after_silences:
+            yield from self._end("I haven't heard anything, so I'll end the call now. Please "
+                                 "call us back anytime. Goodbye.", outcome="silence")
+            return
+        yield from self._say(f"{prompts.STILL_THERE} {self.state.last_prompt}".strip(),
+                             prompt=self.state.last_prompt)
+
+    # --- speaking and recording -----------------------------------------------------------
+
+    def _say(self, text: str, *, prompt: str | None = None) -> Iterator[DialogEvent]:
+        if prompt is not None:
+            self.state.last_prompt = prompt
+        self._remember("assistant", text)
+        for piece in prompts.clauses(text):
+            yield ReplyText(piece)
+
+    def _remember(self, role: str, text: str) -> None:
+        self.state.history.append({"role": role, "content": text})
+        if self.call_log is not None and self.call_id is not None:
+            try:
+                self.call_log.add_turn(self.call_id, "caller" if role == "user" else "agent",
+                                       text)
+            except Exception:
+                log.exception("call_log_turn_failed", extra={"call_id": self.call_id})
+
+    def _tool(self, name: str, arguments: dict[str, Any], out: list[DialogEvent]) -> ToolResult:
+        out.append(ToolCall(name, arguments))
+        result = self.tools.call(name, arguments)
+        out.append(result)
+        return result
+
+    def _end(self, text: str, outcome: str | None = None) -> Iterator[DialogEvent]:
+        self._release_hold()
+        if outcome and not self.state.outcome:
+            self.state.outcome = outcome
+        events: list[DialogEvent] = []
+        self._tool("end_call", {"reason": outcome or self.state.outcome or "completed"}, events)
+        yield from events
+        yield from self._say(text, prompt="")
+        self.state.step = steps.ENDED
+        self.state.pending = None
+        yield EndCall(self.state.outcome or outcome or "completed")
+
+    def _release_hold(self) -> None:
+        if self.state.hold is not None:
+            try:
+                self.backend.release(self.state.hold["hold_id"])
+            except Exception:
+                log.warning("release_hold_failed", extra={"call_id": self.call_id})
+            self.state.hold = None
+
+    def _goodbye(self) -> Iterator[DialogEvent]:
+        yield from self._end(f"Thank you for calling {self.clinic.name}. Goodbye!")
+
+    def _ask(self, field: str, lead: str = "") -> Iterator[DialogEvent]:
+        self.state.pending = field
+        question = prompts.FIELD_PROMPTS[field][0]
+        if field == "member_id" and "medicare" in self.state.fields.get("payer", "").lower():
+            question = ("What's your Medicare number? It's eleven characters; please read it "
+                        "one character at a time.")
+        yield from self._say(f"{lead} {question}".strip(), prompt=question)
+
+    def _red_flag(self, flag: RedFlagRule) -> Iterator[DialogEvent]:
+        self.state.outcome = f"red_flag:{flag.id}"
+        events: list[DialogEvent] = []
+        yield from self._say(flag.advice, prompt="")
+        result = self._tool("transfer_call", {"summary": f"red flag: {flag.id}"}, events)
+        yield from events
+        if result.ok:
+            self.state.outcome = f"red_flag:{flag.id}"
+            yield from self._say("I'm connecting you with our staff now.", prompt="")
+            self.state.step = steps.ENDED
+            yield Transfer(str(result.data["address"]), summary=f"Red flag: {flag.id}.")
+            return
+        events = []
+        phone = self.state.fields.get("phone")
+        self._tool("take_message", {
+            "name": self._caller_name() or "caller", "phone": phone or "unknown",
+            "message": f"Red flag reported ({flag.id}); please call back urgently.",
+            "urgent": True,
+        }, events)
+        yield from events
+        self.state.outcome = f"red_flag:{flag.id}"
+        yield from self._end("I've flagged this for our clinical team as urgent. "
+                             "Please don't wait for our call if it gets worse. Goodbye.")
+
+    def _caller_name(self) -> str:
+        return " ".join(p for p in (self.state.fields.get("first_name"),
+                                    self.state.fields.get("last_name")) if p)
+
+    # --- small mode: router + state + templates ------------------------------------------
+
+    def _small_turn(self, text: str) -> Iterator[DialogEvent]:
+        step = self.state.step
+        if step in (steps.INTENT, steps.WRAP_UP):
+            yield from self._identify(text)
+            return
+        if self._side_request(text):
+            yield from self._handle_side_request(text)
+            return
+        if step == steps.COLLECT:
+            yield from self._collect(text)
+        elif step == steps.OFFER:
+            yield from self._pick_offer(text)
+        elif step == steps.CONFIRM:
+            yield from self._confirm(text)
+
+    def _side_request(self, text: str) -> str | None:
+        """A request that interrupts the current step: a person, goodbye, a question.
+
+        Free-text answers (a reason, a message) are never taken as one."""
+        if self.state.pending in ("reason", "message_body", "employer", "offer_message"):
+            return None
+        route = self.router.route(text)
+        if route.intent == intents.HUMAN and route.score >= 3:
+            return intents.HUMAN
+        if route.intent == intents.GOODBYE and route.score >= 3:
+            return intents.GOODBYE
+        if route.intent == intents.QUESTION and route.score >= 2 and \
+                self.state.pending != "payer" and _question_shaped(text):
+            return intents.QUESTION
+        return None
+
+    def _handle_side_request(self, text: str) -> Iterator[DialogEvent]:
+        kind = self._side_request(text)
+        if kind == intents.HUMAN:
+            yield from self._transfer(text)
+            return
+        if kind == intents.GOODBYE:
+            yield from self._goodbye()
+            return
+        events: list[DialogEvent] = []
+        result = self._tool("answer_faq", {"question": text[:500]}, events)
+        yield from events
+        answer = str(result.data["answer"]) if result.ok else (
+            "I don't have that information, but the front desk can help with it.")
+        prompt = self.state.last_prompt
+        yield from self._say(f"{answer} {prompt}".strip(), prompt=prompt)
+
+    def _identify(self, text: str) -> Iterator[DialogEvent]:
+        route = self.router.route(text)
+        if self.state.pending == "offer_message":
+            self.state.pending = None
+            if is_affirmative(text):
+                yield from self._start(intents.MESSAGE, text)
+                return
+        if self.state.step == steps.WRAP_UP and route.intent is None and is_negative(text):
+            # "no thanks" ends the call; "no, I'd also like to book..." does not
+            yield from self._goodbye()
+            return
+        if self.state.pending == "confirm_intent":
+            guess = self.state.fields.pop("guessed_intent", None)
+            self.state.pending = None
+            if route.intent is None and is_affirmative(text) and guess:
+                yield from self._start(guess, self.state.fields.pop("guessed_from", ""))
+                return
+            self.state.fields.pop("guessed_from", None)
+        intent = route.intent
+        if intent is None:
+            guess = self._llm_intent(text)
+            if guess is not None:
+                # the small model is right a third of the time: its guess is confirmed first
+                self.state.fields["guessed_intent"] = guess
+                self.state.fields["guessed_from"] = text[:300]
+                self.state.pending = "confirm_intent"
+                question = f"It sounds like you'd like to {prompts.INTENT_WORDS[guess]}. " \
+                    "Is that right?"
+                yield from self._say(question, prompt=question)
+                return
+        if intent is None:
+            if self.state.step == steps.WRAP_UP and is_affirmative(text):
+                yield from self._say("Sure, what else can I help with?",
+                                     prompt="What else can I help with?")
+                return
+            count = self.state.attempts.get("intent", 0) + 1
+            self.state.attempts["intent"] = count
+            if count >= MAX_ATTEMPTS:
+                yield from self._start(intents.MESSAGE, text,
+                                       lead="I'm sorry, I'm not sure I can help with that, but "
+                                       "I can take a message for the staff.")
+                return
+            yield from self._say(f"Sorry, I'm not sure I understood. {prompts.MENU}",
+                                 prompt=prompts.MENU)
+            return
+        yield from self._start(intent, text)
+
+    def _llm_intent(self, text: str) -> str | None:
+        """Ask the LLM to choose an intent (small mode's one use of it), schema-bound."""
+        if self.llm is None or len(text.split()) < 3:
+            return None
+        options = list(intents.KNOWN_INTENTS)
+        schema = {"type": "object", "properties": {"intent": {"type": "string",
+                  "enum": [*options, "unclear"]}}, "required": ["intent"]}
+        messages = [
+            ChatMessage("system", "Classify what the caller of a physical therapy clinic wants. "
+                        f"Answer JSON with one intent of: {', '.join(options)}, or unclear."),
+            ChatMessage("user", text),
+        ]
+        try:
+            raw = "".join(self.llm.stream(messages, json_schema=schema, max_tokens=24,
+                                          temperature=0.0))
+            value = json.loads(raw).get("intent")
+        except Exception:
+            log.warning("llm_intent_failed", extra={"call_id": self.call_id})
+            return None
+        return value if value in options else None
+
+    def _start(self, intent: str, text: str, lead: str = "") -> Iterator[DialogEvent]:
+        if intent not in intents.KNOWN_INTENTS:
+            intent = intents.MESSAGE
+        self.state.attempts.pop("intent", None)
+        if intent == intents.GOODBYE:
+            yield from self._goodbye()
+            return
+        if intent == intents.QUESTION:
+            yield from self._answer(text)
+            return
+        if intent == intents.HUMAN:
+            yield from self._transfer(text)
+            return
+        self.state.intent = intent
+        self.state.step = steps.COLLECT
+        self.state.attempts = {}
+        if intent == intents.MESSAGE and text and "topic" not in self.state.fields:
+            self.state.fields["topic"] = text[:300]
+        if intent == intents.BOOK and self.state.request is None:
+            try:
+                store_request(self.state, parse_appointment_request(text, self._local_now()).value)
+            except IntakeError:
+                pass
+        if intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS):
+            # always a fresh list: an earlier change in this call may have altered it
+            self.state.appointments = []
+            self.state.target_appointment_id = None
+            self.state.request = None
+            self.state.fields.pop("which_appointment", None)
+        if intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS) and \
+                self.state.patient_id is None:
+            lead = (lead + " I can help with that. First I need to confirm who you are.").strip()
+        elif not lead:
+            lead = {intents.BOOK: "I'd be happy to help you book an appointment.",
+                    intents.MESSAGE: "I'll take a message."}.get(intent, "Sure.")
+        yield from self._next(lead)
+
+    def _answer(self, text: str) -> Iterator[DialogEvent]:
+        events: list[DialogEvent] = []
+        result = self._tool("answer_faq", {"question": text[:500]}, events)
+        yield from events
+        if result.ok:
+            yield from self._wrap(str(result.data["answer"]))
+            return
+        self.state.step = steps.WRAP_UP
+        self.state.fields["topic"] = text[:300]  # what the message will be about
+        yield from self._say("I'm sorry, I don't have that information. I can take a message "
+                             "and someone from the clinic will call you back. Would you like "
+                             "that?", prompt="Would you like to leave a message?")
+        self.state.pending = "offer_message"
+
+    def _wrap(self, lead: str) -> Iterator[DialogEvent]:
+        self.state.step = steps.WRAP_UP
+        self.state.pending = None
+        yield from self._say(f"{lead} {prompts.ANYTHING_ELSE}".strip(),
+                             prompt=prompts.ANYTHING_ELSE)
+
+    def _transfer(self, text: str) -> Iterator[DialogEvent]:
+        events: list[DialogEvent] = []
+        result = self._tool("transfer_call", {"summary": "caller asked for a person"}, events)
+        yield from events
+        if result.ok:
+            self._release_hold()
+            yield from self._say(f"Of course. I'm transferring you to {result.data['name']} "
+                                 "now.", prompt="")
+            self.state.step = steps.ENDED
+            yield Transfer(str(result.data["address"]),
+                           summary=self._transfer_summary())
+            return
+        yield from self._start(intents.MESSAGE, text,
+                               lead="Nobody is available to take the call right now, but I "
+                               "can take a message and have someone call you back.")
+
+    def _transfer_summary(self) -> str:
+        intent = self.state.intent or "a question"
+        return f"Caller asking about {intent.replace('_', ' ')}."
+
+    # --- collecting fields ----------------------------------------------------------------
+
+    def _needed(self) -> list[str]:
+        fields = FIELDS_FOR.get(self.state.intent or "", ())
+        have = self.state.fields
+        out = []
+        injury = have.get("coverage_kind") in ("workers_comp", "auto")
+        required = self._injury_required() if injury else set()
+        for f in fields:
+            if f == "member_id" and (have.get("payer_self_pay") == "yes" or injury):
+                continue
+            if f in INJURY_FIELDS and f not in required:
+                continue
+            if f == "when" and self.state.request is not None:
+                continue
+            if f not in have:
+                out.append(f)
+        return out
+
+    def _injury_required(self) -> set[str]:
+        kind = self.state.fields.get("coverage_kind")
+        ins = self.clinic.insurance
+        rules = ins.workers_comp if kind == "workers_comp" else ins.auto_injury
+        wanted = {"date_of_injury" if r in ("date_of_accident", "date_of_injury") else r
+                  for r in rules.required}
+        return (wanted & set(INJURY_FIELDS)) | {"claim_number", "adjuster_name"}
+
+    def _next(self, lead: str = "") -> Iterator[DialogEvent]:
+        needed = self._needed()
+        if needed:
+            yield from self._ask(needed[0], lead)
+            return
+        intent = self.state.intent
+        if intent == intents.BOOK and self.state.hold is not None:
+            # a corrected detail: the held time still stands, read back again
+            self.state.step = steps.CONFIRM
+            question = self._read_back()
+            yield from self._say(f"{lead} {question}".strip(), prompt=question)
+        elif intent == intents.BOOK:
+            yield from self._search(lead)
+        elif intent == intents.MESSAGE:
+            yield from self._take_message(lead)
+        elif intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS):
+            yield from self._verified_flow(lead)
+
+    def _collect(self, text: str) -> Iterator[DialogEvent]:
+        field = self.state.pending
+        if field == "offer_message":
+            yield from self._identify(text)
+            return
+        if field is None:
+            yield from self._next()
+            return
+        try:
+            ack = parse_field(field, text, self.state, self.clinic, self._local_now())
+        except IntakeError as exc:
+            count = self.state.attempts.get(field, 0) + 1
+            self.state.attempts[field] = count
+            if count >= MAX_ATTEMPTS:
+                yield from self._give_up_on(field)
+                return
+            reason = exc.reason[:1].upper() + exc.reason[1:]
+            if not reason.endswith((".", "?", "!")):
+                reason += "."
+            yield from self._say(f"Sorry. {reason}", prompt=prompts.FIELD_PROMPTS[field][0])
+            return
+        self.state.attempts.pop(field, None)
+        self.state.pending = None
+        yield from self._next(ack)
+
+    def _give_up_on(self, field: str) -> Iterator[DialogEvent]:
+        if field in ("last_name_spelled",):
+            self.state.fields[field] = self.state.fields.get("last_name", "")
+            yield from self._next("No problem, we'll confirm the spelling at your visit.")
+            return
+        if field in ("member_id", "claim_number", "adjuster_phone", "date_of_injury", "employer",
+                     "adjuster_name"):
+            self.state.fields[field] = ""
+            yield from self._next("No problem, the front desk will get that from you before "
+                                  "the visit.")
+            return
+        if self.state.intent == intents.MESSAGE:
+            # a message without a good phone number still reaches the staff
+            self.state.fields.setdefault(field, "unknown")
+            yield from self._next("Let's go on.")
+            return
+        yield from self._start(intents.MESSAGE, "", lead="I'm having trouble with that. Let me "
+                               "take a message so the staff can call you back.")
+
+    def _local_now(self) -> datetime:
+        return self.backend.now().replace(tzinfo=None)
+
+    # --- booking: search, offer, hold, confirm --------------------------------------------
+
+    def _search(self, lead: str = "") -> Iterator[DialogEvent]:
+        request = requested(self.state)
+        args: dict[str, Any] = {}
+        if request.day:
+            args["day"] = request.day.isoformat()
+        if request.at:
+            args["earliest"] = args["latest"] = request.at.isoformat()
+        else:
+            if request.earliest:
+                args["earliest"] = request.earliest.isoformat()
+            if request.latest:
+                args["latest"] = request.latest.isoformat()
+        target = self._target_appointment()
+        if self.state.intent == intents.RESCHEDULE and target is not None:
+            args["appointment_type"] = target["appointment_type_id"]  # same kind of visit
+        events: list[DialogEvent] = []
+        if self.state.patient_id is None and all(
+                self.state.fields.get(k) for k in ("first_name", "last_name", "dob")):
+            # an existing patient books a follow-up, a new one an evaluation
+            try:
+                self.state.patient_id = self.backend.match_existing(
+                    self.state.fields["first_name"], self.state.fields["last_name"],
+                    date.fromisoformat(self.state.fields["dob"]), self.state.fields.get("phone"))
+            except Exception:  # only picks evaluation vs follow-up; the search goes on
+                log.warning("match_existing_failed", extra={"call_id": self.call_id})
+        result = self._tool("find_slots", args, events)
+        yield from events
+        if not result.ok:
+            yield from self._start(intents.MESSAGE, "", lead="I'm sorry, I couldn't search the "
+                                   "schedule just now. I'll take a message instead.")
+            return
+        slots = result.data.get("slots", [])
+        notes = []
+        if result.data.get("closed") and request.day:
+            name = result.data["closed"]
+            why = "" if name == "closed" else f" for {name}"
+            notes.append(f"We're closed on {say_date(request.day)}{why}.")
+        elif result.data.get("nearby") and request.day:
+            notes.append(f"{say_date(request.day)} is fully booked.")
+        if not slots:
+            self.state.request = None
+            text = " ".join([lead, *notes, "I don't have any openings that match."]).strip()
+            if request.day or request.earliest or request.at:
+                yield from self._ask("when", f"{text} Is there another day or time that works?")
+                return
+            yield from self._start(intents.MESSAGE, "", lead=f"{text} I'll take a message so "
+                                   "the front desk can call you with the first opening.")
+            return
+        if request.at and len(slots) >= 1 and datetime.fromisoformat(
+                slots[0]["start"]).time() == request.at and not result.data.get("nearby"):
+            yield from self._hold(1, " ".join([lead, "That time is open."]).strip())
+            return
+        if notes:
+            notes.append("Here are the nearest openings.")
+        self.state.step = steps.OFFER
+        self.state.pending = None
+        offer_text = prompts.say_offers(slots)
+        yield from self._say(" ".join([lead, *notes, offer_text]).strip(), prompt=offer_text)
+
+    def _pick_offer(self, text: str) -> Iterator[DialogEvent]:
+        offers = self.state.offers
+        choice = choose_offer(text, offers)
+        if choice is not None:
+            yield from self._hold(choice)
+            return
+        if is_affirmative(text) and len(offers) == 1:
+            yield from self._hold(1)
+            return
+        try:
+            request = parse_appointment_request(text, self._local_now()).value
+        except IntakeError:
+            request = None
+        if request is not None:
+            store_request(self.state, request)
+            yield from self._search()
+            return
+        if is_negative(text) or "none" in text.lower() or "other" in text.lower():
+            self.state.request = None
+            self.state.step = steps.COLLECT
+            yield from self._ask("when", "No problem.")
+            return
+        yield from self._say(f"Sorry, which one? {prompts.say_offers(offers)}",
+                             prompt=prompts.say_offers(offers))
+
+    def _hold(self, option: int, lead: str = "") -> Iterator[DialogEvent]:
+        events: list[DialogEvent] = []
+        result = self._tool("hold_slot", {"option": option}, events)
+        yield from events
+        if not result.ok:
+            self.state.offers = []
+            yield from self._search(f"I'm sorry, {result.reason.split(';')[0]}.")
+            return
+        self.state.step = steps.CONFIRM
+        self.state.pending = None
+        question = self._read_back()
+        yield from self._say(f"{lead} {question}".strip(), prompt=question)
+
+    def _read_back(self) -> str:
+        hold = self.state.hold or {}
+        when = prompts.when_text(hold["start"]) if hold else ""
+        kind = self.clinic.appointment_type(hold["appointment_type_id"]).name if hold else ""
+        f = self.state.fields
+        if self.state.intent == intents.RESCHEDULE:
+            return f"To confirm, I'll move your appointment to {when} with " \
+                   f"{prompts.spoken_name(hold.get('provider_name', ''))}. Shall I go ahead?"
+        parts = [f"To confirm: {kind} on {when} with "
+                 f"{prompts.spoken_name(hold.get('provider_name', ''))}, for "
+                 f"{f.get('first_name', '')} {f.get('last_name', '')}"]
+        if f.get("dob"):
+            parts.append(f"born {say_date(date.fromisoformat(f['dob']), with_year=True)}")
+        if f.get("phone"):
+            from voiceagent.intake.tokens import say_chars
+
+            parts.append(f"phone {say_chars(f['phone'][-10:], (3, 3, 4))}")
+        return ", ".join(parts) + ". Shall I book it?"
+
+    def _confirm(self, text: str) -> Iterator[DialogEvent]:
+        intent = self.state.intent
+        if self.state.caller_confirmed:
+            events: list[DialogEvent] = []
+            if intent == intents.BOOK:
+                result = self._tool("book_appointment", {}, events)
+            elif intent == intents.RESCHEDULE:
+                result = self._tool("reschedule_appointment",
+                                    {"appointment_id": self.state.target_appointment_id}, events)
+            elif intent == intents.CANCEL:
+                result = self._tool("cancel_appointment",
+                                    {"appointment_id": self.state.target_appointment_id}, events)
+            else:
+                yield from self._wrap("")
+                return
+            yield from events
+            if result.ok:
+                yield from self._wrap(self._done_text(intent))
+                return
+            code = result.data.get("code")
+            if code in ("slot_taken", "hold_expired", "no_room"):
+                self.state.step = steps.COLLECT
+                yield from self._search("I'm sorry, that time was just taken.")
+                return
+            yield from self._start(intents.MESSAGE, "", lead="I'm sorry, I couldn't complete "
+                                   "that. I'll take a message so the front desk can finish it.")
+            return
+        if not is_negative(text):
+            # neither yes nor no: perhaps a different time
+            try:
+                request = parse_appointment_request(text, self._local_now()).value
+            except IntakeError:
+                request = None
+            if request is not None and intent in (intents.BOOK, intents.RESCHEDULE):
+                store_request(self.state, request)
+                self.state.step = steps.COLLECT
+                yield from self._search()
+                return
+            yield from self._say(f"Sorry, was that a yes? {self.state.last_prompt}",
+                                 prompt=self.state.last_prompt)
+            return
+        if intent == intents.CANCEL:
+            yield from self._wrap("Okay, I won't cancel it.")
+            return
+        norm = intents.normalize(text)
+        for field, words in CORRECTABLE.items():
+            if any(w in norm.split() or w in norm for w in words) and field in self.state.fields \
+                    or (field == "when" and any(w in norm.split() for w in words)):
+                self.state.fields.pop(field, None)
+                if field == "full_name":
+                    self.state.fields.pop("last_name_spelled", None)
+                if field == "when":
+                    self.state.request = None
+                    self._release_hold()
+                self.state.step = steps.COLLECT
+                yield from self._next("Let's fix that.")
+                return
+        self.state.pending = "correction"
+        yield from self._say("What should I change: the time, your name, date of birth or "
+                             "phone number?", prompt="What should I change?")
+
+    def _done_text(self, intent: str | None) -> str:
+        b = self.state.booking or {}
+        if intent == intents.BOOK:
+            kind = self.clinic.appointment_type(b["appointment_type_id"]).name
+            text = f"You're all set: {kind} on {prompts.when_text(b['start'])} with " \
+                   f"{prompts.spoken_name(b['provider_name'])}."
+            bring = b.get("what_to_bring") or []
+            if bring:
+                text += f" Please bring {_join(bring)}."
+            return text
+        if intent == intents.RESCHEDULE:
+            return f"Done. Your appointment is now {prompts.when_text(b['start'])} with " \
+                   f"{prompts.spoken_name(b['provider_name'])}."
+        return "Your appointment is cancelled."
+
+    # --- verified flows: my appointments, reschedule, cancel ------------------------------
+
+    def _verified_flow(self, lead: str = "") -> Iterator[DialogEvent]:
+        f = self.state.fields
+        events: list[DialogEvent] = []
+        if self.state.patient_id is None:
+            result = self._tool("verify_identity", {
+                "first_name": f["first_name"], "last_name": f["last_name"],
+                "date_of_birth": f["dob"], "phone": f.get("phone", ""),
+            }, events)
+            yield from events
+            events = []
+            if not result.ok:
+                count = self.state.attempts.get("verify", 0) + 1
+                if result.data.get("code") == "too_many_attempts":
+                    yield from self._transfer("")
+                    return
+                if count >= 2:
+                    yield from self._start(intents.MESSAGE, "", lead="I still can't find a "
+                                           "matching record. I'll take a message so the front "
+                                           "desk can help.")
+                    return
+                for key in ("full_name", "first_name", "last_name", "dob", "phone"):
+                    f.pop(key, None)
+                self.state.attempts["verify"] = count
+                yield from self._next("Those details don't match our records. "
+                                      "Let's try once more.")
+                return
+        if not self.state.appointments:
+            result = self._tool("find_my_appointments", {}, events)
+            yield from events
+            if not result.ok:
+                yield from self._wrap("I'm sorry, I couldn't look that up right now.")
+                return
+        appointments = self.state.appointments
+        if not appointments:
+            yield from self._wrap("I don't see any upcoming appointments for you.")
+            return
+        intent = self.state.intent
+        if intent == intents.MY_APPOINTMENTS:
+            listed = _join([self._appointment_text(a) for a in appointments])
+            yield from self._wrap(f"{lead} You have {listed}.".strip())
+            return
+        if self.state.target_appointment_id is None:
+            if len(appointments) == 1:
+                self.state.target_appointment_id = appointments[0]["appointment_id"]
+            else:
+                listed = ", ".join(f"{i}: {self._appointment_text(a)}"
+                                   for i, a in enumerate(appointments, 1))
+                self.state.pending = "which_appointment"
+                question = f"You have {len(appointments)} appointments: {listed}. Which one?"
+                yield from self._say(question, prompt=question)
+                return
+        target = next(a for a in appointments
+                      if a["appointment_id"] == self.state.target_appointment_id)
+        if intent == intents.CANCEL:
+            self.state.step = steps.CONFIRM
+            question = f"Shall I cancel your {self._appointment_text(target)}?"
+            yield from self._say(f"{lead} {question}".strip(), prompt=question)
+            return
+        # reschedule: ask for the new time
+        if self.state.request is None:
+            self.state.pending = "when"
+            self.state.fields.pop("when", None)
+            yield from self._ask("when", f"Your current appointment is "
+                                 f"{self._appointment_text(target)}.")
+            return
+        yield from self._search(lead)
+
+    def _target_appointment(self) -> dict[str, Any] | None:
+        return next((a for a in self.state.appointments
+                     if a["appointment_id"] == self.state.target_appointment_id), None)
+
+    def _appointment_text(self, appt: dict[str, Any]) -> str:
+        try:
+            kind = self.clinic.appointment_type(appt["appointment_type_id"]).name
+        except KeyError:
+            kind = "appointment"
+        return f"{kind} on {prompts.when_text(appt['start'])}"
+
+    def _take_message(self, lead: str = "") -> Iterator[DialogEvent]:
+        f = self.state.fields
+        events: list[DialogEvent] = []
+        result = self._tool("take_message", {
+            "name": f"{f.get('first_name', '')} {f.get('last_name', '')}".strip() or "caller",
+            "phone": f.get("phone") if f.get("phone") not in (None, "", "unknown") else "unknown",
+            "message": f.get("message_body") or f.get("reason") or "please call back",
+        }, events)
+        yield from events
+        if result.ok:
+            self.state.intent = None
+            for key in ("topic", "message_body"):
+                f.pop(key, None)
+            yield from self._wrap(f"{lead} I've passed your message on, and someone will call "
+                                  "you back.".strip())
+            return
+        yield from self._wrap("I'm sorry, I couldn't save the message. Please call back during "
+                              "office hours.")
+
+    # --- capable mode: the LLM chooses tools and words ------------------------------------
+
+    def _capable_turn(self, text: str) -> Iterator[DialogEvent]:
+        assert self.llm is not None
+        if self.state.step in (steps.INTENT, steps.WRAP_UP):
+            route = self.router.route(text)
+            if route.intent is not None and route.intent not in (
+                    intents.QUESTION, intents.GOODBYE, intents.HUMAN):
+                self.state.intent = route.intent
+                self.state.step = steps.COLLECT
+        self._prefill(text)
+        spoke = False
+        for _round in range(4):
+            box: list[tuple[str, str | None, dict[str, Any]]] = []
+            for event in self._llm_action(box):
+                spoke = True
+                yield event
+            if not box:
+                if not spoke:
+                    yield from self._small_turn(text)  # the model failed; templates carry on
+                return
+            say, tool, arguments = box[0]
+            if say:
+                self._remember("assistant", say)
+                self.state.last_prompt = say
+            if tool is None:
+                return
+            events: list[DialogEvent] = []
+            result = self._tool(tool, arguments, events)
+            yield from events
+            self.state.history.append({"role": "tool", "content": json.dumps(
+                {"tool": tool, "ok": result.ok, "data": result.data, "reason": result.reason},
+                default=str)})
+            if result.ok:
+                yield from self._after_capable_tool(tool, result)
+                if self.state.step == steps.ENDED:
+                    return
+        yield from self._say("Let me take a message so the staff can help you.",
+                             prompt="")
+        self.state.step = steps.COLLECT
+        self.state.intent = intents.MESSAGE
+
+    def _prefill(self, text: str) -> None:
+        """Run the spoken-form parsers on the caller's words so the model sees clean values
+        (E.164 phone, ISO dates, spelled names) instead of guessing them."""
+        expected = prompts.expected_from_question(self.state.last_prompt)
+        f = self.state.fields
+        today = self._local_now().date()
+        attempts: list[tuple[str, Any]] = []
+        if expected is ExpectedInput.DATE:
+            attempts.append(("dob", lambda: parse_date_of_birth(text, today).value.isoformat()))
+        if expected is ExpectedInput.SPELLING:
+            attempts.append(("last_name", lambda: parse_spelled_name(text).value))
+        if expected is ExpectedInput.DIGITS:
+            if "member" in self.state.last_prompt.lower():
+                attempts.append(("member_id", lambda: parse_member_id(text).value))
+            else:
+                attempts.append(("phone", lambda: parse_phone(text).value))
+        for key, parse in attempts:
+            try:
+                f[key] = parse()
+            except IntakeError:
+                pass
+        if self.state.step in (steps.COLLECT, steps.OFFER):
+            try:
+                store_request(self.state, parse_appointment_request(text, self._local_now()).value)
+            except IntakeError:
+                pass
+
+    def _after_capable_tool(self, tool: str, result: ToolResult) -> Iterator[DialogEvent]:
+        """Advance the step from what a tool did (the LLM does not choose the step)."""
+        if tool == "find_slots" and result.data.get("slots"):
+            self.state.step = steps.OFFER
+        elif tool == "find_my_appointments" and self.state.intent == intents.CANCEL and \
+                result.data.get("appointments"):
+            self.state.step = steps.CONFIRM  # the next yes confirms the cancellation
+        elif tool == "hold_slot":
+            self.state.step = steps.CONFIRM
+        elif tool in ("book_appointment", "reschedule_appointment", "cancel_appointment",
+                      "take_message", "answer_faq"):
+            self.state.step = steps.WRAP_UP
+        elif tool == "transfer_call":
+            self.state.step = steps.ENDED
+            yield Transfer(str(result.data["address"]), summary=self._transfer_summary())
+        elif tool == "end_call":
+            self.state.step = steps.ENDED
+            yield EndCall(self.state.outcome or "completed")
+
+    def _llm_action(
+        self, box: list[tuple[str, str | None, dict[str, Any]]]
+    ) -> Iterator[DialogEvent]:
+        """Ask the model for its next action; speak its ``say`` clause by clause as it is
+        generated, and put ``(say, tool, arguments)`` in ``box`` (empty when unusable)."""
+        assert self.llm is not None
+        schemas = self.tools.schemas()
+        known: dict[str, Any] = dict(self.state.fields)
+        known.update({"intent": self.state.intent, "identity_verified":
+                      self.state.patient_id is not None, "offers": self.state.offers,
+                      "held": self.state.hold, "appointments": self.state.appointments,
+                      "requested_time": self.state.request,
+                      "caller_confirmed": self.state.caller_confirmed})
+        messages = [ChatMessage("system", prompts.system_prompt(self.clinic, self.state.step,
+                                                                schemas))]
+        for m in self.state.history[-CAPABLE_HISTORY:]:
+            role = m["role"] if m["role"] in ("user", "assistant", "tool") else "user"
+            messages.append(ChatMessage(role, m["content"]))  # type: ignore[arg-type]
+        messages.append(ChatMessage("system", prompts.state_note(
+            known, self._local_now().strftime("%A %Y-%m-%d %H:%M"))))
+        speech = SayStream()
+        raw = ""
+        try:
+            for piece in self.llm.stream(messages, json_schema=prompts.action_schema(schemas),
+                                         max_tokens=256):
+                raw += piece
+                for clause in speech.feed(piece):
+                    yield ReplyText(clause)
+            for clause in speech.flush():
+                yield ReplyText(clause)
+            data = json.loads(raw)
+        except Exception:
+            log.warning("llm_action_failed", extra={"call_id": self.call_id})
+            return
+        if not isinstance(data, dict):
+            return
+        tool = data.get("tool")
+        arguments = data.get("tool_arguments") or {}
+        if tool is not None and not isinstance(tool, str):
+            return
+        box.append((str(data.get("say") or "").strip(), tool,
+                    arguments if isinstance(arguments, dict) else {}))
+
+
+_QUESTION_WORDS = ("what", "where", "when", "how", "do", "does", "is", "are", "can", "could",
+                   "will", "which", "who", "should", "would", "may")
+
+
+def _question_shaped(text: str) -> bool:
+    """A question by its form, so that an answer like "Linda Park" is not taken for one."""
+    words = intents.normalize(text).split()
+    return text.rstrip().endswith("?") or bool(words and words[0] in _QUESTION_WORDS)
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

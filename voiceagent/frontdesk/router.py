@@ -1,0 +1,191 @@
+"""Deterministic intent routing: red flags first, then keywords plus fuzzy example phrases.
+
+The small bundled LLM picks the right tool only a third of the time, so the step a call is
+in is decided here, from the clinic's own example phrases (``intents:`` in clinic.yaml)
+and built-in keywords. Matching is fuzzy (rapidfuzz) because transcripts misspell.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+# The intents the dialog policy acts on. Clinic configs may add example phrases to these
+# (or define others; an unknown intent is treated as "take a message").
+BOOK = "book_appointment"
+RESCHEDULE = "reschedule_appointment"
+CANCEL = "cancel_appointment"
+MY_APPOINTMENTS = "find_my_appointments"
+QUESTION = "ask_question"
+MESSAGE = "leave_message"
+HUMAN = "speak_to_person"
+GOODBYE = "end_call"
+KNOWN_INTENTS = (BOOK, RESCHEDULE, CANCEL, MY_APPOINTMENTS, QUESTION, MESSAGE, HUMAN, GOODBYE)
+
+# Aliases a clinic config may use for the same intents.
+INTENT_ALIASES = {
+    "book": BOOK, "book_evaluation": BOOK, "book_appointment": BOOK, "booking": BOOK,
+    "schedule": BOOK, "new_appointment": BOOK,
+    "reschedule": RESCHEDULE, "cancel": CANCEL, "cancellation": CANCEL,
+    "my_appointments": MY_APPOINTMENTS, "appointments": MY_APPOINTMENTS,
+    "confirm": MY_APPOINTMENTS,
+    "faq": QUESTION, "question": QUESTION, "questions": QUESTION,
+    "insurance_question": QUESTION, "message": MESSAGE, "take_message": MESSAGE,
+    "referral": MESSAGE, "human": HUMAN, "transfer": HUMAN, "operator": HUMAN,
+    "speak_to_staff": HUMAN,
+    "goodbye": GOODBYE, "bye": GOODBYE,
+}
+
+# keyword -> weight. Phrases match on word boundaries; single words also fuzzily (>= 88).
+KEYWORDS: dict[str, dict[str, float]] = {
+    BOOK: {"book": 2, "schedule": 2, "appointment": 1, "new patient": 2, "evaluation": 1.5,
+           "come in": 2, "get in": 2, "see someone": 1.5, "see a therapist": 2, "eval": 1.5,
+           "make an appointment": 3, "set up": 1.5, "referral": 2, "available": 1},
+    RESCHEDULE: {"reschedule": 4, "move my": 3, "change my appointment": 4, "different time": 3,
+                 "different day": 3, "push back": 3, "another time": 2.5, "move it": 3},
+    CANCEL: {"cancel": 4, "can't make it": 4, "cannot make it": 4, "won't make it": 4,
+             "call off": 3, "not coming": 3},
+    MY_APPOINTMENTS: {"when is my appointment": 5, "my next appointment": 4,
+                      "what time is my": 4, "do i have an appointment": 5, "confirm my": 4,
+                      "check my appointment": 5},
+    QUESTION: {"hours": 2, "open": 2, "close": 1.5, "insurance": 2, "accept": 1.5, "take my": 1,
+               "where are you": 3, "address": 2, "located": 2, "parking": 3, "park": 2,
+               "cost": 2, "price": 2, "how much": 2.5, "bring": 2, "wear": 2, "medicare": 2,
+               "do you take": 2.5, "what should i": 1.5, "fax": 2, "do you have": 2,
+               "is there": 2, "question": 2, "do you offer": 2},
+    MESSAGE: {"message": 3, "leave a message": 4, "pass along": 3, "let them know": 3,
+              "call me back": 3, "callback": 3, "tell my therapist": 3},
+    HUMAN: {"person": 2.5, "human": 3, "someone": 1, "operator": 3, "representative": 3,
+            "receptionist": 3, "front desk": 3, "real person": 4, "agent": 1.5,
+            "talk to somebody": 3, "speak to": 1.5, "talk to": 1},
+    GOODBYE: {"bye": 3, "goodbye": 4, "that's all": 3, "that is all": 3, "nothing else": 3,
+              "hang up": 3, "that's it": 2.5, "have a good day": 2.5},
+}
+
+_AFFIRM = {"yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "perfect",
+           "absolutely", "definitely", "sounds good", "that's right", "that is right",
+           "that works", "please do", "go ahead", "uh huh", "exactly", "affirmative", "great",
+           "fine", "book it", "that's correct"}
+_NEGATE = {"no", "nope", "nah", "wrong", "incorrect", "not right", "that's wrong",
+           "not quite", "doesn't work", "does not work", "don't book", "negative", "not really"}
+
+
+def normalize(text: str) -> str:
+    """Lower case, apostrophes kept, other punctuation to spaces, spaces collapsed."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _has_phrase(norm: str, words: Sequence[str], phrase: str) -> bool:
+    if " " in phrase or "'" in phrase:
+        return re.search(rf"(?<![a-z']){re.escape(phrase)}(?![a-z'])", norm) is not None
+    if phrase in words:
+        return True
+    if len(phrase) < 5:
+        return False
+    return any(len(w) >= 4 and fuzz.ratio(w, phrase) >= 88 for w in words)
+
+
+@dataclass(frozen=True)
+class RedFlagRule:
+    """Phrases that mean "this is not a booking call": emergency advice, then a person."""
+
+    id: str
+    phrases: tuple[str, ...]
+    advice: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a caller's words point. ``intent`` None: no intent was clear."""
+
+    intent: str | None
+    score: float = 0.0
+    red_flag: RedFlagRule | None = None
+    runner_up: str | None = None
+
+
+class IntentRouter:
+    """Decides the intent of one utterance, red flags first."""
+
+    def __init__(
+        self,
+        intents: Mapping[str, Iterable[str]] | None = None,
+        red_flags: Iterable[RedFlagRule] = (),
+        min_score: float = 2.0,
+    ) -> None:
+        self.examples: dict[str, list[str]] = {name: [] for name in KNOWN_INTENTS}
+        for name, phrases in (intents or {}).items():
+            canonical = INTENT_ALIASES.get(name, name)
+            self.examples.setdefault(canonical, []).extend(normalize(p) for p in phrases)
+        self.red_flags = list(red_flags)
+        self.min_score = min_score
+
+    @classmethod
+    def from_clinic(cls, clinic: object) -> IntentRouter:
+        """Build from a ClinicConfig (its ``intents`` and ``red_flags``)."""
+        intents = getattr(clinic, "intents", {}) or {}
+        flags = [
+            RedFlagRule(f.id, tuple(f.phrases), f.advice)
+            for f in getattr(clinic, "red_flags", []) or []
+        ]
+        return cls(intents, flags)
+
+    def red_flag(self, text: str) -> RedFlagRule | None:
+        """The first red flag whose phrase the text contains (fuzzily, for long phrases)."""
+        norm = normalize(text)
+        if not norm:
+            return None
+        for rule in self.red_flags:
+            for phrase in rule.phrases:
+                target = normalize(phrase)
+                if _has_phrase(norm, norm.split(), target):
+                    return rule
+                if len(target) >= 10 and fuzz.partial_ratio(target, norm) >= 90:
+                    return rule
+                if " " in target and fuzz.token_set_ratio(target, norm) >= 90:
+                    return rule
+        return None
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Each intent's score: keyword weights plus example similarity (0..3)."""
+        norm = normalize(text)
+        words = norm.split()
+        out: dict[str, float] = {}
+        for intent, examples in self.examples.items():
+            kw = sum(w for k, w in KEYWORDS.get(intent, {}).items() if _has_phrase(norm, words, k))
+            best = max((fuzz.token_set_ratio(norm, e) for e in examples), default=0.0)
+            similar = 0.0 if best < 70 else (best - 70) / 10  # 70 -> 0, 100 -> 3
+            out[intent] = kw + similar
+        return out
+
+    def route(self, text: str) -> Route:
+        """The intent of ``text``; a red flag wins over everything else."""
+        flag = self.red_flag(text)
+        if flag is not None:
+            return Route(None, 100.0, red_flag=flag)
+        scores = self.scores(text)
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], KNOWN_INTENTS.index(kv[0])
+                                                         if kv[0] in KNOWN_INTENTS else 99))
+        if not ranked or ranked[0][1] < self.min_score:
+            return Route(None, ranked[0][1] if ranked else 0.0)
+        runner = ranked[1][0] if len(ranked) > 1 and ranked[1][1] >= self.min_score else None
+        return Route(ranked[0][0], ranked[0][1], runner_up=runner)
+
+
+def is_affirmative(text: str) -> bool:
+    """A yes (and not also a no)."""
+    norm = normalize(text)
+    words = norm.split()
+    yes = any(_has_phrase(norm, words, p) for p in _AFFIRM if " " in p or p in words)
+    return yes and not is_negative(text)
+
+
+def is_negative(text: str) -> bool:
+    norm = normalize(text)
+    words = norm.split()
+    return any(_has_phrase(norm, words, p) for p in _NEGATE if " " in p or p in words)

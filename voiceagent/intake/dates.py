@@ -1,0 +1,291 @@
+"""Dates and times as callers say them.
+
+Appointment requests ("next Tuesday morning", "tomorrow at three fifteen in the afternoon")
+resolve against a fixed ``now`` and prefer the future; dates of birth ("March third,
+nineteen eighty-two", "3/3/1982") prefer the past. Number words become digits first
+(text2num), then the date phrase is cut out of the sentence and handed to dateparser, so
+"can I come in next Tuesday please" works without dateparser's slow search mode.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import dateparser
+from text_to_num import alpha2digit
+
+from voiceagent.intake.errors import IntakeError
+from voiceagent.intake.result import Parsed
+
+MONTHS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_ORD = r"(\d{1,2})(?:st|nd|rd|th)?"
+
+PARTS_OF_DAY = {
+    "morning": (time(8, 0), time(12, 0)),
+    "afternoon": (time(12, 0), time(17, 0)),
+    "evening": (time(17, 0), time(20, 0)),
+}
+
+_SETTINGS_BASE = {"DATE_ORDER": "MDY", "RETURN_AS_TIMEZONE_AWARE": False}
+
+
+def _numbers(text: str) -> str:
+    """Number words to digits, spoken years joined: "nineteen eighty-two" -> "1982"."""
+    text = text.lower().replace("-", " ")
+    text = re.sub(r"\b(?:o'clock|oclock)\b", " oclock", text)
+    text = alpha2digit(text, "en", threshold=0)
+    text = re.sub(r"\b(1[89]|20) (?:oh|o|0) (\d)\b", r"\1 0\2", text)  # nineteen oh five
+    text = re.sub(r"\b(?:oh|o) (?=\d)", "0", text)  # "oh three" -> "03"
+    text = re.sub(r"\b(1[89]|20) (\d{2})\b", r"\1\2", text)
+    text = re.sub(r"\b(\d{2}) (0\d)\b", r"\1\2", text)
+    text = re.sub(r"\b([ap])\.? ?m\.?(?=\s|$|[,.!?])", r"\1m", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _parse_phrase(phrase: str, now: datetime, prefer: str) -> date | None:
+    settings = dict(_SETTINGS_BASE, RELATIVE_BASE=now, PREFER_DATES_FROM=prefer)
+    found = dateparser.parse(phrase, languages=["en"], settings=settings)  # type: ignore[arg-type]
+    return found.date() if found else None
+
+
+def say_date(day: date, with_year: bool = False) -> str:
+    text = f"{day.strftime('%A')}, {MONTHS[day.month - 1].capitalize()} {day.day}"
+    if with_year:
+        text = f"{MONTHS[day.month - 1].capitalize()} {day.day}, {day.year}"
+    return text
+
+
+def say_time(at: time) -> str:
+    hour = at.hour % 12 or 12
+    suffix = "AM" if at.hour < 12 else "PM"
+    return f"{hour}:{at.minute:02d} {suffix}" if at.minute else f"{hour} {suffix}"
+
+
+# -- dates in the past: birth, injury ---------------------------------------------------
+
+
+def parse_date_of_birth(text: str, today: date) -> Parsed[date]:
+    """Read a date of birth; the read-back is "March 3, 1982"."""
+    return parse_past_date(text, today, what="date of birth", kind="date_of_birth")
+
+
+def parse_past_date(
+    text: str, today: date, *, what: str = "date", kind: str = "date", max_years: int = 120
+) -> Parsed[date]:
+    """Read a full past date (month, day and year), e.g. a date of injury."""
+    norm = _numbers(text)
+    day = None
+    numeric = re.search(r"\b(\d{1,2})[/ .](\d{1,2})[/ .](\d{2,4})\b", norm)
+    spoken = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD},? (?:of )?(\d{{4}})\b", norm)
+    day_first = re.search(rf"\b(?:the )?{_ORD} (?:of )?{_MONTH},? (\d{{4}})\b", norm)
+    year_first = re.search(rf"\b(\d{{4}}),? {_MONTH}\.? (?:the )?{_ORD}\b", norm)
+    now = datetime.combine(today, time(12, 0))
+    for match in (spoken, day_first, numeric, year_first):
+        if match:
+            phrase = match.group(0)
+            if match is year_first:
+                phrase = f"{phrase[len(match.group(1)):].strip(' ,')} {match.group(1)}"
+            day = _parse_phrase(phrase, now, "past")
+            if day:
+                break
+    digits = re.sub(r"\D", "", norm)
+    if day is None and len(digits) == 8 and not re.search(_MONTH, norm):
+        # "oh three oh three nineteen eighty-two": MMDDYYYY read as digits
+        try:
+            day = date(int(digits[4:]), int(digits[:2]), int(digits[2:4]))
+        except ValueError:
+            day = None
+    if day is None:
+        if re.search(_MONTH, norm) and not re.search(r"\b\d{4}\b", norm):
+            raise IntakeError(kind, f"I need the year too; please say the full {what}, like "
+                              "March third, nineteen eighty-two")
+        raise IntakeError(kind, f"I didn't catch the {what}; please say the month, day and "
+                          "year")
+    if day > today:
+        raise IntakeError(kind, f"that date is in the future; please say the {what} again, "
+                          "month, day and year")
+    if today.year - day.year > max_years:
+        raise IntakeError(kind, f"I didn't get the year right; please say the {what} again, "
+                          "month, day and year")
+    return Parsed(day, say_date(day, with_year=True))
+
+
+# -- appointment requests --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppointmentRequest:
+    """When the caller would like to come in. Every part is optional.
+
+    ``day`` None means any day; ``at`` is an exact time; ``earliest``/``latest`` bound a
+    part of day ("morning") or "after 3".
+    """
+
+    day: date | None = None
+    at: time | None = None
+    earliest: time | None = None
+    latest: time | None = None
+    asap: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self.day is None and self.at is None and self.earliest is None \
+            and self.latest is None and not self.asap
+
+
+def _clinic_hour(hour: int, meridiem: str | None, part: str | None) -> int:
+    """12-hour clock to 24: an explicit am/pm or part of day wins, else clinic hours guess
+    (1-6 are afternoon, 7-11 morning)."""
+    if meridiem == "pm" or part in ("afternoon", "evening"):
+        return hour + 12 if hour < 12 else hour
+    if meridiem == "am" or part == "morning":
+        return 0 if hour == 12 else hour
+    if 1 <= hour <= 6:
+        return hour + 12
+    return hour
+
+
+def _extract_time(norm: str) -> tuple[time | None, str | None, str]:
+    """Find an exact time and a part of day; return them and the text without them."""
+    part = None
+    part_match = re.search(r"\b(?:in the |this )?(morning|afternoon|evening)\b", norm)
+    if part_match:
+        part = part_match.group(1)
+    if re.search(r"\b(?:noon|midday|lunch ?time)\b", norm):
+        rest = re.sub(r"\b(?:at )?(?:noon|midday|lunch ?time)\b", " ", norm)
+        return time(12, 0), part, rest
+    patterns = [
+        (r"\b(?:at )?(?:a )?quarter past (\d{1,2})\b", lambda h: (h, 15)),
+        (r"\b(?:at )?half past (\d{1,2})\b", lambda h: (h, 30)),
+        (r"\b(?:at )?(?:a )?quarter (?:to|of) (\d{1,2})\b", lambda h: (h - 1 or 12, 45)),
+    ]
+    for pattern, convert in patterns:
+        m = re.search(pattern + r"(?: ?(am|pm))?", norm)
+        if m:
+            hour, minute = convert(int(m.group(1)))
+            at = time(_clinic_hour(hour, m.group(2), part) % 24, minute)
+            return at, part, norm[: m.start()] + " " + norm[m.end() :]
+    m = re.search(r"\b(?:at |around |about )?(\d{1,2})(?:[: ](\d{2}))? ?(am|pm|oclock)?\b", norm)
+    while m:
+        hour = int(m.group(1))
+        minute = int(m.group(2)) if m.group(2) else 0
+        meridiem = m.group(3) if m.group(3) in ("am", "pm") else None
+        tail = norm[m.end() :]
+        cue = m.group(3) or m.group(2) or m.group(0).startswith(("at ", "around ", "about ")) \
+            or re.match(r"\s*(?:in the |this )?(?:morning|afternoon|evening)\b", tail)
+        if cue and 1 <= hour <= 12 and minute < 60 and not re.match(
+            rf"\s*(?:st|nd|rd|th)\b|\s*(?:of )?{_MONTH}", tail
+        ):
+            at = time(_clinic_hour(hour, meridiem, part) % 24, minute)
+            return at, part, norm[: m.start()] + " " + tail
+        m = re.compile(r"\b(?:at |around |about )?(\d{1,2})(?:[: ](\d{2}))? ?(am|pm|oclock)?\b") \
+            .search(norm, m.end())
+    return None, part, norm
+
+
+def _extract_day(norm: str, now: datetime) -> date | None:
+    today = now.date()
+    if re.search(r"\bday after tomorrow\b", norm):
+        return today + timedelta(days=2)
+    if re.search(r"\btoday\b|\bthis (?:morning|afternoon|evening)\b|\btonight\b", norm):
+        return today
+    if re.search(r"\btomorrow\b", norm):
+        return today + timedelta(days=1)
+    m = re.search(r"\bin (\d{1,2}) (day|week)s?\b", norm)
+    if m:
+        n = int(m.group(1))
+        return today + timedelta(days=n * (7 if m.group(2) == "week" else 1))
+    m = re.search(rf"\b(?:(next|this) )?({_WEEKDAY})\b", norm)
+    nth = re.search(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b", norm)
+    if m and nth:
+        # "Wednesday the 2nd": the next 2nd that falls on a Wednesday
+        probe = today
+        for _ in range(366):
+            if probe.day == int(nth.group(1)) and probe.strftime("%A").lower() == m.group(2):
+                return probe
+            probe += timedelta(days=1)
+    if m:
+        phrase = m.group(2)
+        found = _parse_phrase(phrase, now, "future")
+        if found is not None and found <= today:
+            found += timedelta(days=7)
+        if found is not None and m.group(1) == "next" and (found - today).days <= 0:
+            found += timedelta(days=7)
+        return found
+    m = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD}(?:,? (\d{{4}}))?\b", norm) or re.search(
+        rf"\b(?:the )?{_ORD} (?:of )?{_MONTH}(?:,? (\d{{4}}))?\b", norm
+    )
+    if m:
+        return _parse_phrase(m.group(0), now, "future")
+    m = re.search(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b", norm)
+    if m:
+        return _parse_phrase(m.group(0), now, "future")
+    m = re.search(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b", norm)
+    if m:
+        wanted = int(m.group(1))
+        probe = today
+        for _ in range(62):  # the next date with that day of the month
+            if probe.day == wanted and probe >= today:
+                return probe
+            probe += timedelta(days=1)
+    return None
+
+
+def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentRequest]:
+    """Read when the caller wants to come in ("next Tuesday morning", "tomorrow at 3:15").
+
+    Raises IntakeError when nothing in the text names a day or a time.
+    """
+    norm = _numbers(text)
+    asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available)\b",
+                          norm))
+    at, part, rest = _extract_time(norm)
+    day = _extract_day(rest, now)
+    if day is not None and day < now.date():
+        raise IntakeError("appointment_time", "that date has passed; which day would you like?")
+    earliest = latest = None
+    if part and at is None:
+        earliest, latest = PARTS_OF_DAY[part]
+    m = re.search(r"\b(after|before) (\d{1,2})(?::(\d{2}))? ?(am|pm)?\b", norm)
+    if m and at is not None and m.group(0).endswith(str(at.hour % 12 or 12)):
+        at = None
+    if m:
+        bound = time(_clinic_hour(int(m.group(2)), m.group(4), part), int(m.group(3) or 0))
+        if m.group(1) == "after":
+            earliest = bound
+        else:
+            latest = bound
+        at = None
+    request = AppointmentRequest(day, at, earliest, latest, asap)
+    if request.empty:
+        raise IntakeError("appointment_time", "which day and time would suit you? For "
+                          "example, next Tuesday morning")
+    return Parsed(request, _say_request(request))
+
+
+def _say_request(req: AppointmentRequest) -> str:
+    parts: list[str] = []
+    if req.asap and req.day is None:
+        parts.append("the earliest available")
+    if req.day is not None:
+        parts.append(say_date(req.day))
+    if req.at is not None:
+        parts.append(f"at {say_time(req.at)}")
+    else:
+        named = next((n for n, w in PARTS_OF_DAY.items() if w == (req.earliest, req.latest)), None)
+        if named:
+            parts.append(f"in the {named}")
+        else:
+            if req.earliest is not None:
+                parts.append(f"after {say_time(req.earliest)}")
+            if req.latest is not None:
+                parts.append(f"before {say_time(req.latest)}")
+    return " ".join(parts)
