@@ -5,9 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
-from voiceagent.clinic.db import make_engine, normalise_url, open_store, schema_differences
+from voiceagent.clinic.db import (
+    alembic_config,
+    make_engine,
+    normalise_url,
+    open_store,
+    schema_differences,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -26,7 +33,8 @@ def test_upgrade_is_idempotent(tmp_path: Path) -> None:
     store = open_store(url)
     try:
         with store.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
     finally:
         store.dispose()
 

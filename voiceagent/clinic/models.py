@@ -414,3 +414,15 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
     call_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class ChatSession(Base):
+    """A text conversation's state, so any node sharing the database can continue it."""
+
+    __tablename__ = "frontdesk_chat_sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Optimistic concurrency: a write names the version it read; a stale write changes nothing.
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,8 +4,8 @@ The conversation state is JSON (:class:`~voiceagent.frontdesk.state.Conversation
 save bumps a version, and a save over a newer version fails, so two nodes answering the same
 session at once cannot silently overwrite each other.
 
-The table is created on first use (``frontdesk_chat_sessions``); it belongs in the clinic
-store's Alembic migrations once that schema takes it over.
+The table is the store's ``frontdesk_chat_sessions`` (``clinic.models.ChatSession``), created
+by the store's migrations.
 """
 
 from __future__ import annotations
@@ -13,30 +13,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    JSON,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
     insert,
     select,
     update,
 )
 
 from voiceagent.clinic.db import Store
+from voiceagent.clinic.models import ChatSession
 from voiceagent.frontdesk.state import ConversationState
 
-metadata = MetaData()
-chat_sessions = Table(
-    "frontdesk_chat_sessions",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("state", JSON, nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
+chat_sessions = ChatSession.__table__
 
 
 class SessionConflict(RuntimeError):
@@ -48,7 +34,6 @@ class SessionStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        metadata.create_all(store.engine, checkfirst=True)
 
     def create(self, state: ConversationState) -> int:
         with self.store.transaction() as session:
