@@ -92,8 +92,18 @@ class SIPConfig(StrictModel):
     registrar: str | None = Field(None, description="sip:pbx.example.com when mode is register")
     username: str | None = None
     password: SecretStr | None = Field(None, description="prefer VOICEAGENT_SIP_PASSWORD")
-    max_calls: int = Field(4, ge=1)
+    max_calls: int = Field(
+        4, ge=1, description="the pjsua2-python wheel holds at most 4 calls per process"
+    )
     overflow_target: str | None = None
+    pbx_domain: str | None = Field(
+        None, description="host where extensions are dialled (sip:101@pbx_domain); "
+        "default: the registrar's host"
+    )
+    front_desk_digit: str | None = Field("0", pattern=r"^[0-9*#]$")
+    ring_timeout_s: float = Field(25.0, gt=1, description="a warm transfer nobody answers")
+    rtp_port: int = Field(0, ge=0, le=65535, description="first RTP port; 0: pjsua's default")
+    shutdown_grace_s: float = Field(30.0, ge=0, description="SIGTERM: time live calls get")
     invites_per_minute_per_source: int = Field(30, ge=1)
     codecs: list[Literal["PCMU", "PCMA", "G722"]] = ["PCMU", "PCMA", "G722"]
     record_calls: bool = False

@@ -1,0 +1,121 @@
+"""``voiceagent call`` end to end on the bundled models (Whisper, SmolLM2, Piper)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from tests.fakes.espeak import say, say_in_chunks
+from voiceagent.audio.wavfile import read_wav
+from voiceagent.channels.file import (
+    CallScript,
+    FileChannel,
+    add_call_arguments,
+    play_call,
+    run_call,
+)
+from voiceagent.config.pipeline import PipelineConfig
+from voiceagent.dialog.minimal import MinimalDialog
+from voiceagent.speech.latency import TurnLatency
+from voiceagent.speech.memory_log import MemoryCallLog
+from voiceagent.speech.resources import load_resources
+from voiceagent.speech.session import CallSession, SessionOptions
+
+pytestmark = pytest.mark.models
+
+RATE = 8000
+
+
+@pytest.fixture(scope="module")
+def resources():
+    res = load_resources(PipelineConfig())
+    res.phrases.warm(SessionOptions().phrases(), RATE)
+    return res
+
+
+def run(resources, dialog, segments, barge_in_ms=None, config=None, options=None):
+    config = config or PipelineConfig()
+    log = MemoryCallLog()
+    channel = FileChannel(rate=RATE)
+    session = CallSession(resources, dialog, channel, log, config, options)
+    result = play_call(
+        session, channel, CallScript(segments, barge_in_ms=barge_in_ms, codec="pcmu"), fast=True
+    )
+    return session, log.calls[session.call_id], result
+
+
+def test_call_command_writes_transcript_agent_speech_and_a_full_latency_trace(tmp_path):
+    caller = tmp_path / "caller.wav"
+    say("I would like to book an appointment for my knee", caller)
+    parser = argparse.ArgumentParser()
+    add_call_arguments(parser)
+    args = parser.parse_args(
+        [
+            "--wav",
+            str(caller),
+            "--out",
+            str(tmp_path / "agent.wav"),
+            "--report",
+            str(tmp_path / "report.json"),
+            "--fast",
+            "--config",
+            str(tmp_path / "absent.yaml"),
+            "--dialog",
+            "minimal",
+        ]
+    )
+    (tmp_path / "absent.yaml").write_text("models:\n  llm:\n    max_reply_tokens: 32\n")
+    assert run_call(args) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    [turn] = report["turns"][-1:]
+    assert {"book", "appointment"} <= set(turn["caller"].lower().strip(".").split())
+    assert "phone number" in turn["agent"]
+    for stage in TurnLatency.STAGES:
+        assert turn["latency_ms"][stage] is not None, stage
+    assert report["stats"]["speculations"] >= 1
+    agent, rate = read_wav(tmp_path / "agent.wav")
+    assert rate == 16000
+    loud = np.abs(agent.reshape(-1, rate // 50)).max(axis=1) > 2000
+    assert loud.sum() * 20 > 2000  # greeting and answer: seconds of speech
+
+
+def test_barge_in_stops_the_agent_and_trims_what_it_did_not_say(resources, tmp_path):
+    dialog = MinimalDialog(resources.llm)
+    dialog.hours = (
+        "We are open Monday to Friday from eight in the morning until six in the "
+        "evening, and on Saturday mornings from nine until noon, except holidays."
+    )
+    first = say("What are your opening hours?", tmp_path / "a.wav", RATE)
+    second = say("Sorry, I need to book an appointment", tmp_path / "b.wav", RATE)
+    # no filler: the barge-in offset then counts from the start of the answer itself
+    session, call, _ = run(
+        resources, dialog, [first, second], barge_in_ms=1500, options=SessionOptions(fillers=())
+    )
+    assert session.stats.barge_ins == 1
+    said = [m.content for m in dialog.state.history if m.role == "assistant"]
+    hours_reply = said[1]
+    assert hours_reply and dialog.hours.startswith(hours_reply)
+    assert len(hours_reply) < len(dialog.hours) / 2
+    callers = [t.text.lower() for t in call.turns if t.role == "caller"]
+    assert "appointment" in callers[-1]
+
+
+def test_endpointing_waits_through_a_phone_number_read_in_groups(resources, tmp_path):
+    dialog = MinimalDialog(resources.llm)
+    ask = say("I want to book an appointment", tmp_path / "a.wav", RATE)
+    number = say_in_chunks(
+        ["six one seven", "two one three", "four four seven eight"],
+        tmp_path / "n.wav",
+        pause_ms=700,
+        rate=RATE,
+    )
+    session, call, _ = run(resources, dialog, [ask, number])
+    callers = [t.text for t in call.turns if t.role == "caller"]
+    assert len(callers) == 2, callers
+    # one turn holds all three groups (the STT may still mishear a digit or two)
+    digits = "".join(c for c in callers[1] if c.isdigit())
+    assert len(digits) >= 8, callers[1]
+    assert digits.startswith("61") and "213" in digits and "44" in digits, callers[1]

@@ -1,0 +1,1 @@
+"""The streaming speech pipeline: VAD, endpointing, STT, TTS and the call session."""

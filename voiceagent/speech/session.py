@@ -1,0 +1,803 @@
+"""One phone call through the speech pipeline: the seam every audio channel uses.
+
+How a channel uses it
+---------------------
+A channel (SIP endpoint, microphone, WAV file, benchmark) owns the media clock and moves
+audio as 16-bit mono PCM frames of ``config.audio.frame_ms`` (20 ms) at its own rate
+(``channel.rate``: 8000 or 16000; G.711 is decoded/encoded by the channel, see
+``voiceagent.audio.g711``)::
+
+    resources = load_resources(config)             # once per process, shared by all calls
+    session = CallSession(resources, dialog, channel, call_log, config)
+    session.start()                                # opens the call record, queues the greeting
+    # media thread, every 20 ms:
+    session.feed(frame_in)                         # caller audio in (never blocks)
+    frame_out = session.read()                     # agent audio out (silence when quiet)
+    # when the caller hangs up:
+    session.hangup()                               # closes the record (outcome 'caller_hangup')
+    session.ended.wait()                           # set however the call ended
+    session.close()                                # then release the worker threads
+
+``feed`` runs the VAD and endpointer inline (tens of microseconds per frame) and hands all
+model work (STT, dialog/LLM, TTS) to the session's own worker threads, so the media thread
+never waits on a model. ``read`` pops a frame from the queue of synthesized audio; barge-in
+flushes that queue, so playback stops within one frame of the decision.
+
+The session calls back into the channel from a worker thread (never from ``feed``/``read``):
+``channel.end_call(reason)`` once the goodbye has played, and ``channel.transfer(target,
+summary)`` when the dialog hands the call to a person. ``CallSession.stats`` counts turns,
+speculation and barge-ins; every turn's :class:`~voiceagent.speech.latency.TurnLatency` goes
+to ``call_log.add_turn(..., latency=...)`` and to one structured log line.
+
+Turn-taking rules (config ``endpointing``):
+
+* the silence that ends a turn is ``silence_ms``, or ``slow_input_silence_ms`` while the
+  dialog expects digits, a date, an ID or spelling (``Dialog.expected_input()``);
+* after ``speculate_after_ms`` of silence the final STT pass starts, and, if the dialog can
+  roll back (``checkpoint()``/``restore()``), the reply too; it is released at the endpoint
+  or thrown away when the caller goes on; tools never run before the endpoint;
+* caller speech of ``barge_in_min_ms`` (and loud enough) during playback pauses it at once;
+  if the words turn out to be a backchannel ("mm-hm", a cough: no words) playback resumes,
+  otherwise the reply is cancelled and ``Dialog.interrupted(spoken)`` trims the history;
+* the agent's own audio is never sent to the STT: caller audio is transcribed only when the
+  agent is silent or after a confirmed barge-in;
+* a tool that takes longer than ``ack_after_ms`` gets a short acknowledgement;
+* ``reprompt_after_s`` of silence asks ``Dialog.silence(n)``; after
+  ``hangup_after_reprompts`` the session says goodbye and ends the call; ``max_call_s``
+  ends a call politely.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, cast, runtime_checkable
+
+from voiceagent.audio.frames import rms_dbfs, split_frames
+from voiceagent.config.pipeline import PipelineConfig
+from voiceagent.dialog.calllog import CallLog
+from voiceagent.dialog.protocol import (
+    Dialog,
+    DialogEvent,
+    EndCall,
+    ReplyText,
+    ToolCall,
+    ToolResult,
+    Transfer,
+    UserTurn,
+)
+from voiceagent.speech.clauses import split_clauses
+from voiceagent.speech.endpointing import Endpointer, TurnEvent
+from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
+from voiceagent.speech.playback import Clause, Player, Reply
+from voiceagent.speech.resources import PipelineResources
+from voiceagent.speech.stt import Transcript
+from voiceagent.speech.transcriber import StreamingTranscriber
+from voiceagent.speech.tts import synthesize_at
+
+log = logging.getLogger("voiceagent.session")
+
+BACKCHANNEL_WORDS = frozenset(
+    {
+        "mm",
+        "mhm",
+        "mm-hm",
+        "mmhmm",
+        "hm",
+        "hmm",
+        "uh-huh",
+        "uh",
+        "um",
+        "ah",
+        "oh",
+        "huh",
+        "yeah",
+        "right",
+        "okay",
+        "ok",
+        "i",
+        "see",
+    }
+)
+
+
+def is_backchannel(text: str) -> bool:
+    """Only listener noises ("mm-hm", "uh-huh, right"): the caller is not taking the floor."""
+    words = [w.strip(".,!?;:").lower() for w in text.split()]
+    words = [w for w in words if w]
+    return all(w in BACKCHANNEL_WORDS for w in words)
+
+
+class ChannelIO(Protocol):
+    """What the session needs to know about, and ask of, the channel carrying the call."""
+
+    channel: str  # 'sip', 'local', 'file'
+    rate: int  # PCM rate of the frames fed and read: 8000 or 16000
+    caller_id: str | None
+
+    def end_call(self, reason: str) -> None:
+        """Hang up (called after the last agent audio has been read)."""
+        ...
+
+    def transfer(self, target: str, summary: str) -> None:
+        """Hand the call to a person."""
+        ...
+
+
+@runtime_checkable
+class SpeculativeDialog(Protocol):
+    """A dialog that can undo a turn: lets the session speculate the reply, not only STT."""
+
+    def checkpoint(self) -> Any: ...
+
+    def restore(self, checkpoint: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """Behaviour that is not in pipeline.yaml (channels may tune it)."""
+
+    barge_in: bool = True  # False: half duplex (a speaker next to the microphone)
+    barge_in_min_dbfs: float = -50.0  # quieter speech (line noise) never interrupts
+    pre_roll_ms: int = 240  # audio kept from before the speech start decision
+    echo_tail_ms: int = 200  # half duplex: speech starting this soon after agent audio is echo
+    ack_phrase: str = "One moment while I check."
+    goodbye_silence: str = "I haven't heard from you, so I'll end the call now. Goodbye."
+    goodbye_max_length: str = "I'm sorry, we have reached the time limit for this call. Goodbye."
+    # said at once when the reply's audio is not ready ``filler_after_ms`` after the endpoint
+    # (the phrase cache must hold them; () disables)
+    fillers: tuple[str, ...] = ("Okay.", "Alright.")
+    filler_after_ms: int = 150
+
+    def phrases(self) -> list[str]:
+        """The fixed phrases to synthesize once at start-up."""
+        return [self.ack_phrase, self.goodbye_silence, self.goodbye_max_length, *self.fillers]
+
+
+@dataclass
+class SessionStats:
+    """Counters for the call report. ``speculations``: pauses at which the final STT pass
+    (and, for a dialog with checkpoint/restore, the reply) started before the endpoint;
+    ``speculations_used``: replies prepared in a pause and released at the endpoint;
+    ``speculations_discarded``: replies thrown away because the caller went on."""
+
+    turns: int = 0
+    speculations: int = 0  # replies (or final STT passes) started in a pause
+    speculations_used: int = 0
+    speculations_discarded: int = 0
+    barge_ins: int = 0
+    false_barge_ins: int = 0  # playback paused, then resumed (no words, a backchannel)
+    ignored_noises: int = 0  # speech during playback too short or quiet to interrupt
+    reprompts: int = 0
+    acknowledgements: int = 0
+    fillers: int = 0  # turns that began with a filler because the answer was not ready
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass
+class _Turn:
+    transcriber: StreamingTranscriber
+    start_ms: float
+    barge_in: bool = False
+    interrupted: Reply | None = None
+    reply: Reply | None = None
+    trace: TurnLatency = field(default_factory=TurnLatency)
+    clock: TraceClock | None = None
+    speech_end_ms: float = 0.0
+
+
+@dataclass
+class _Candidate:
+    """Caller speech during playback that may become a barge-in."""
+
+    frames: list[bytes]
+    speech_ms: float = 0.0
+    loud_ms: float = 0.0
+
+
+class CallSession:
+    """One call: caller frames in, agent frames out, dialog in between (see module doc)."""
+
+    def __init__(
+        self,
+        resources: PipelineResources,
+        dialog: Dialog,
+        channel: ChannelIO,
+        call_log: CallLog,
+        config: PipelineConfig,
+        options: SessionOptions | None = None,
+    ) -> None:
+        self.res = resources
+        self.dialog = dialog
+        self.channel = channel
+        self.call_log = call_log
+        self.config = config
+        self.options = options or SessionOptions()
+        self.rate = channel.rate
+        self.frame_ms = config.audio.frame_ms
+        self.ep_cfg = config.endpointing
+        self.vad = resources.vad_factory()
+        self.endpointer = Endpointer(config.vad, config.endpointing, self.frame_ms)
+        self.player = Player(self.rate, self.frame_ms)
+        self.stats = SessionStats()
+        self.ended = threading.Event()
+        self.call_id = ""
+        self.outcome = ""
+        self.turn_traces: list[TurnLatency] = []
+        self._tag = uuid.uuid4().hex[:8]
+        self._replies = ThreadPoolExecutor(1, thread_name_prefix=f"call-{self._tag}-reply")
+        self._stt_pool = _CountingExecutor(f"call-{self._tag}-stt")
+        self._lock = threading.RLock()
+        self._count_lock = threading.Lock()
+        self._frames_in = 0
+        self._anchor_media_ms = 0.0
+        self._anchor_wall = time.monotonic()
+        self._preroll: collections.deque[bytes] = collections.deque(
+            maxlen=max(1, self.options.pre_roll_ms // self.frame_ms)
+        )
+        self._turn: _Turn | None = None
+        self._candidate: _Candidate | None = None
+        self._busy = 0
+        self._pending_jobs = 0
+        self._last_activity_ms = 0.0
+        self._silences = 0
+        self._closing = False
+        self._turn_index = 0
+        self.idle_since_ms: float | None = None  # media time the agent last went quiet
+        self._filler_due: tuple[Reply, float] | None = None
+        self._filler_index = 0
+        self._agent_audio_ms = -1e9  # media time of the last agent frame sent
+
+    # ----------------------------------------------------------------- channel API
+
+    def start(self) -> None:
+        """Open the call record and queue the greeting."""
+        self.call_id = self.call_log.open_call(self.channel.channel, self.channel.caller_id)
+        self._anchor_wall = time.monotonic()
+        reply = Reply()
+        reply.released.set()
+        self.player.play(reply)
+        self._submit(self._speak_events, reply, self.dialog.greeting, True)
+
+    def now_ms(self) -> float:
+        """Media time of the call (ms): frames fed, plus wall time since the last frame."""
+        return self._anchor_media_ms + (time.monotonic() - self._anchor_wall) * 1000.0
+
+    def busy(self) -> bool:
+        """A worker is computing (a virtual-clock channel must then run in real time)."""
+        return self._busy > 0 or self._stt_pool.pending > 0
+
+    def has_jobs(self) -> bool:
+        """A worker job exists (perhaps only waiting for playback or the endpoint)."""
+        return self._pending_jobs > 0
+
+    def agent_idle(self) -> bool:
+        """Nothing queued, computing or playing for the agent."""
+        return self._pending_jobs == 0 and not self.player.active()
+
+    def read(self) -> bytes:
+        """The next agent frame (PCM16 at the channel rate); silence when the agent is quiet."""
+        frame = self.player.read()
+        if frame is not self.player.silence:
+            self._agent_audio_ms = self._anchor_media_ms
+        return frame
+
+    def feed(self, frame: bytes) -> None:
+        """One caller frame (PCM16 at the channel rate). Cheap; never waits on a model."""
+        with self._lock:
+            start = self._frames_in * self.frame_ms
+            self._frames_in += 1
+            self._anchor_media_ms = start + self.frame_ms
+            self._anchor_wall = time.monotonic()
+            if self.ended.is_set() or self._closing:
+                return
+            self._preroll.append(frame)
+            speech = self.vad.is_speech(frame, self.rate)
+            events = self.endpointer.update(speech, start)
+            if self._turn is not None:
+                self._turn.transcriber.add(frame)
+            elif self._candidate is not None:
+                self._candidate.frames.append(frame)
+                if speech:
+                    self._candidate.speech_ms += self.frame_ms
+                    if rms_dbfs(frame) >= self.options.barge_in_min_dbfs:
+                        self._candidate.loud_ms += self.frame_ms
+            for boundary in events:
+                self._on_boundary(
+                    boundary.event, boundary.at_ms, boundary.speech_end_ms, boundary.speech_start_ms
+                )
+            self._check_barge_in()
+            self._check_filler(start + self.frame_ms)
+            self._check_timers(start + self.frame_ms)
+            if self.agent_idle() and self._turn is None:
+                if self.idle_since_ms is None:
+                    self.idle_since_ms = start + self.frame_ms
+            else:
+                self.idle_since_ms = None
+
+    def hangup(self) -> None:
+        """The caller hung up: stop everything and close the record."""
+        with self._lock:
+            if self.ended.is_set():
+                return
+            self._closing = True
+            self.player.stop()
+        self._finish("caller_hangup", notify_channel=False)
+
+    def close(self) -> None:
+        """Release the worker threads (after ``ended``)."""
+        self._replies.shutdown(wait=False, cancel_futures=True)
+        self._stt_pool.shutdown()
+
+    # ----------------------------------------------------------------- turn logic (media thread)
+
+    def _on_boundary(
+        self, event: TurnEvent, at_ms: float, speech_end_ms: float, speech_start_ms: float
+    ) -> None:
+        if event is TurnEvent.SPEECH_START:
+            echo_until = self._agent_audio_ms + self.options.echo_tail_ms
+            if not self.options.barge_in and (
+                speech_start_ms <= echo_until or self.player.active()
+            ):
+                # half duplex: the agent holds the floor, and what began while it was
+                # audible is its own echo
+                self.endpointer.reset()
+                return
+            self._last_activity_ms = at_ms
+            if self.player.active() and self.options.barge_in:
+                self._candidate = _Candidate(frames=list(self._preroll))
+                self._candidate.speech_ms = self.config.vad.speech_start_ms
+                self._candidate.loud_ms = sum(
+                    self.frame_ms
+                    for f in self._preroll
+                    if rms_dbfs(f) >= self.options.barge_in_min_dbfs
+                )
+            else:
+                self._open_turn(list(self._preroll), at_ms)
+            return
+        turn = self._turn
+        if turn is None:
+            if event is TurnEvent.ENDPOINT and self._candidate is not None:
+                self._candidate = None
+                self.stats.ignored_noises += 1
+            return
+        if event is TurnEvent.PAUSE:
+            self._speculate(turn, speech_end_ms)
+        elif event is TurnEvent.RESUME:
+            self._last_activity_ms = at_ms
+            if turn.reply is not None:
+                turn.reply.cancelled = True
+                turn.reply.discarded = True
+                turn.reply.released.set()  # wake the held job so it can roll back
+                turn.reply = None
+                self.stats.speculations_discarded += 1
+            turn.transcriber.keep_pending()
+        elif event is TurnEvent.ENDPOINT:
+            self._turn = None
+            self._last_activity_ms = at_ms
+            self._end_turn(turn, speech_end_ms)
+
+    def _open_turn(self, frames: list[bytes], at_ms: float, barge_in: bool = False) -> _Turn:
+        transcriber = StreamingTranscriber(self.res.stt, self.rate, self._stt_pool)
+        for frame in frames:
+            transcriber.add(frame)
+        self._turn = _Turn(transcriber=transcriber, start_ms=at_ms, barge_in=barge_in)
+        self._silences = 0
+        return self._turn
+
+    def _check_barge_in(self) -> None:
+        cand = self._candidate
+        if cand is None or self._turn is not None:
+            return
+        if not self.player.active():
+            # the reply ended while the caller was talking: their speech is an ordinary turn
+            self._candidate = None
+            self._open_turn(cand.frames, self.now_ms())
+            return
+        if cand.speech_ms >= self.ep_cfg.barge_in_min_ms:
+            if cand.loud_ms < self.ep_cfg.barge_in_min_ms / 2:
+                return  # quiet: line noise or a distant voice, not the caller talking over us
+            self.player.pause()
+            self._candidate = None
+            reply = self.player.current
+            if reply is not None:
+                reply.truncated = True  # frees the reply worker for the caller's turn
+            turn = self._open_turn(cand.frames, self.now_ms(), barge_in=True)
+            turn.interrupted = reply
+            self.stats.barge_ins += 1
+            log.info("event=barge_in call_id=%s speech_ms=%d", self.call_id, cand.speech_ms)
+
+    def _check_filler(self, now: float) -> None:
+        due = self._filler_due
+        if due is None or now < due[1]:
+            return
+        self._filler_due = None
+        reply = due[0]
+        if reply.clauses or reply.cancelled or not self.options.fillers:
+            return  # the answer is ready (or gone): no filler
+        text = self.options.fillers[self._filler_index % len(self.options.fillers)]
+        audio = self.res.phrases.get(text, self.rate)  # never synthesize on the media thread
+        if audio is None:
+            return
+        self._filler_index += 1
+        self.stats.fillers += 1
+        frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))
+        reply.clauses.append(Clause(text=text, content=False, frames=frames, from_dialog=False))
+
+    def _check_timers(self, now: float) -> None:
+        if now >= self.ep_cfg.max_call_s * 1000 and not self._closing:
+            self._closing = True
+            self._say_and_end(self.options.goodbye_max_length, "max_call_length")
+            return
+        idle = self._turn is None and self._candidate is None and self.agent_idle()
+        if not idle:
+            if self._pending_jobs or self.player.active():
+                self._last_activity_ms = now
+            return
+        if now - self._last_activity_ms < self.ep_cfg.reprompt_after_s * 1000:
+            return
+        self._last_activity_ms = now
+        self._silences += 1
+        if self._silences > self.ep_cfg.hangup_after_reprompts:
+            self._closing = True
+            self._say_and_end(self.options.goodbye_silence, "caller_silent")
+            return
+        self.stats.reprompts += 1
+        reply = Reply()
+        reply.released.set()
+        self.player.play(reply)
+        count = self._silences
+        self._submit(self._speak_events, reply, lambda: self.dialog.silence(count), False)
+
+    def _speculate(self, turn: _Turn, speech_end_ms: float) -> None:
+        turn.transcriber.decode_to_pause()
+        self.stats.speculations += 1
+        if turn.barge_in or not isinstance(self.dialog, SpeculativeDialog):
+            return  # only the STT pass is speculated
+        reply = self._new_turn_reply(turn, speech_end_ms, speculative=True)
+        self._submit(self._answer, turn, reply)
+
+    def _end_turn(self, turn: _Turn, speech_end_ms: float) -> None:
+        self.stats.turns += 1
+        self._turn_index += 1
+        if turn.reply is not None and turn.clock is not None:
+            turn.clock.mark("endpoint")
+            turn.trace.speculative = True
+            self.stats.speculations_used += 1
+            self.player.play(turn.reply)
+            turn.reply.released.set()
+            self._filler_due = (turn.reply, self.now_ms() + self.options.filler_after_ms)
+            return
+        reply = self._new_turn_reply(turn, speech_end_ms, speculative=False)
+        assert turn.clock is not None
+        turn.clock.mark("endpoint")
+        if not turn.barge_in:
+            self.player.play(reply)
+            reply.released.set()
+            self._filler_due = (reply, self.now_ms() + self.options.filler_after_ms)
+        self._submit(self._answer, turn, reply)
+
+    def _new_turn_reply(self, turn: _Turn, speech_end_ms: float, speculative: bool) -> Reply:
+        turn.speech_end_ms = speech_end_ms
+        turn.trace = TurnLatency(barge_in=turn.barge_in)
+        turn.clock = TraceClock(turn.trace, speech_end_ms, self.now_ms)
+        reply = Reply(speculative=speculative)
+        clock = turn.clock
+
+        def on_audio(content: bool) -> None:
+            clock.mark("first_audio_out")
+            if content:
+                clock.mark("first_content_audio_out")
+
+        reply.on_audio_out = on_audio
+        turn.reply = reply
+        return reply
+
+    def _say_and_end(self, text: str, outcome: str) -> None:
+        self.player.stop()
+        reply = Reply()
+        reply.released.set()
+        self.player.play(reply)
+
+        def events() -> Iterator[DialogEvent]:
+            yield ReplyText(text, content=False)
+            yield EndCall(outcome)
+
+        self._submit(self._speak_events, reply, events, True)
+
+    # ----------------------------------------------------------------- workers
+
+    def _submit(self, fn: Any, *args: Any) -> None:
+        with self._count_lock:
+            self._pending_jobs += 1
+
+        def run() -> None:
+            self._busy += 1
+            try:
+                fn(*args)
+            except Exception:
+                log.exception("event=session_error call_id=%s", self.call_id)
+                self._speak_error()
+            finally:
+                self._busy -= 1
+                with self._count_lock:
+                    self._pending_jobs -= 1
+
+        self._replies.submit(run)
+
+    def _speak_error(self) -> None:
+        # a crash inside the dialog or a model must not leave the caller in silence
+        reply = Reply()
+        reply.released.set()
+        self._add_clause(reply, "Sorry, I had a problem there. Could you say that again?", False)
+        reply.generated = True
+        self.player.play(reply)
+
+    def _answer(self, turn: _Turn, reply: Reply) -> None:
+        """Final transcript, then the dialog's reply, synthesized clause by clause."""
+        clock = turn.clock
+        assert clock is not None
+        transcript = turn.transcriber.final()
+        clock.mark("stt_final")
+        if reply.cancelled:
+            return
+        if turn.barge_in:
+            self._decide_barge_in(turn, transcript)
+            if reply.cancelled:
+                return
+            self.player.play(reply)
+            reply.released.set()
+        reply.on_commit = lambda: self.call_log.add_turn(self.call_id, "caller", transcript.text)
+        user = UserTurn(
+            text=transcript.text,
+            confidence=transcript.confidence,
+            no_speech=transcript.no_speech,
+        )
+        checkpoint = (
+            self.dialog.checkpoint() if isinstance(self.dialog, SpeculativeDialog) else None
+        )
+        set_current_trace(clock)
+        try:
+            completed = self._speak_events(reply, lambda: self.dialog.respond(user), False, clock)
+        finally:
+            set_current_trace(None)
+        if not completed:
+            if checkpoint is not None and reply.discarded:
+                cast(SpeculativeDialog, self.dialog).restore(checkpoint)
+            return
+        self._log_turn(turn, reply)
+
+    def _decide_barge_in(self, turn: _Turn, transcript: Transcript) -> None:
+        old = turn.interrupted
+        if transcript.no_speech or is_backchannel(transcript.text):
+            # a cough or "mm-hm": the caller is listening, carry on with the reply
+            self.stats.false_barge_ins += 1
+            if turn.reply is not None:
+                turn.reply.cancelled = True
+            if old is not None and not old.cancelled:
+                self.player.play(old)
+            return
+        spoken = old.spoken_text() if old is not None else ""
+        self.player.stop()
+        if old is not None:
+            old.cancelled = True
+        self.dialog.interrupted(spoken)
+
+    def _speak_events(
+        self,
+        reply: Reply,
+        make_events: Any,
+        cache_all: bool,
+        clock: TraceClock | None = None,
+    ) -> bool:
+        """Run a dialog event stream into ``reply``; returns False if it was cancelled."""
+        events: Iterator[DialogEvent] = make_events()
+        pending_call: ToolCall | None = None
+        ack_timer: threading.Timer | None = None
+        first_clause = True
+        try:
+            for event in events:
+                if reply.cancelled:
+                    return False
+                if reply.truncated:
+                    break
+                if isinstance(event, ReplyText):
+                    if ack_timer is not None:
+                        ack_timer.cancel()
+                    if clock is not None and clock.trace.llm_first_token is None:
+                        clock.mark("llm_first_token")
+                    for text in (
+                        split_clauses(event.text, self.config.models.tts.first_clause_max_words)
+                        if first_clause
+                        else [event.text]
+                    ):
+                        if reply.cancelled:
+                            return False
+                        if reply.truncated:
+                            break
+                        if clock is not None:
+                            clock.mark("first_clause_ready")
+                        self._add_clause(reply, text, event.content, cache=cache_all, clock=clock)
+                    first_clause = False
+                    continue
+                # anything past here has effects: never before the endpoint
+                if not self._wait_release(reply):
+                    return False
+                if isinstance(event, ToolCall):
+                    pending_call = event
+                    ack_timer = threading.Timer(
+                        self.ep_cfg.ack_after_ms / 1000.0, self._acknowledge, args=(reply,)
+                    )
+                    ack_timer.daemon = True
+                    ack_timer.start()
+                elif isinstance(event, ToolResult):
+                    if ack_timer is not None:
+                        ack_timer.cancel()
+                        ack_timer = None
+                    arguments = pending_call.arguments if pending_call else {}
+                    self.call_log.add_tool_call(
+                        self.call_id,
+                        event.name,
+                        arguments,
+                        {"ok": event.ok, "data": event.data, "reason": event.reason},
+                    )
+                    pending_call = None
+                elif isinstance(event, Transfer):
+                    reply.generated = True
+                    self._wait_played(reply)
+                    self.channel.transfer(event.target, event.summary)
+                    self._finish("transferred", notify_channel=False)
+                    return True
+                elif isinstance(event, EndCall):
+                    reply.generated = True
+                    self._closing = True
+                    self._wait_played(reply)
+                    self._finish(event.reason, notify_channel=True)
+                    return True
+            if not self._wait_release(reply):
+                return False
+            return not reply.cancelled
+        finally:
+            if ack_timer is not None:
+                ack_timer.cancel()
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+            reply.generated = True
+            if clock is not None:
+                set_current_trace(None)
+
+    def _wait_release(self, reply: Reply) -> bool:
+        if not reply.released.is_set():
+            self._busy -= 1  # waiting for the endpoint is not work
+            try:
+                reply.released.wait()
+            finally:
+                self._busy += 1
+        if reply.cancelled:
+            return False
+        commit, reply.on_commit = reply.on_commit, None
+        if commit is not None:
+            commit()
+        return True
+
+    def _wait_played(self, reply: Reply, limit_s: float = 120.0) -> None:
+        self._busy -= 1  # waiting for the media thread is not work
+        try:
+            deadline = time.monotonic() + limit_s
+            while not reply.played_out.wait(0.05):
+                if self.ended.is_set() or reply.cancelled or time.monotonic() > deadline:
+                    return
+        finally:
+            self._busy += 1
+
+    def _acknowledge(self, reply: Reply) -> None:
+        if reply.cancelled or self.player.audible():
+            return
+        self.stats.acknowledgements += 1
+        self._add_clause(
+            reply, self.options.ack_phrase, content=False, cache=True, from_dialog=False
+        )
+
+    def _add_clause(
+        self,
+        reply: Reply,
+        text: str,
+        content: bool,
+        cache: bool = False,
+        clock: TraceClock | None = None,
+        from_dialog: bool = True,
+    ) -> None:
+        if cache or not content:
+            audio = self.res.phrases.synthesize(text, self.rate)
+        else:
+            audio = synthesize_at(self.res.tts, text, self.rate)
+        if clock is not None:
+            clock.mark("tts_first_audio")
+        frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))
+        reply.clauses.append(Clause(text, content, frames, from_dialog=from_dialog))
+
+    def _log_turn(self, turn: _Turn, reply: Reply) -> None:
+        self._wait_first_audio(reply)
+        self.call_log.add_turn(
+            self.call_id, "agent", reply.full_text(), latency=turn.trace.as_dict()
+        )
+        self.turn_traces.append(turn.trace)
+        turn.trace.log(self.call_id, self._turn_index)
+        self.endpointer.expected = self.dialog.expected_input()
+
+    def _wait_first_audio(self, reply: Reply, limit_s: float = 10.0) -> None:
+        # the trace's last fields are stamped by the media thread as the audio goes out
+        def heard() -> bool:
+            if not any(c.played for c in reply.clauses):
+                return not reply.clauses
+            content = [c for c in reply.clauses if c.content]
+            return not content or any(c.played for c in content)
+
+        self._busy -= 1
+        try:
+            deadline = time.monotonic() + limit_s
+            while not heard() and not reply.cancelled and not self.ended.is_set():
+                if reply.truncated:
+                    return
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(self.frame_ms / 1000.0)
+        finally:
+            self._busy += 1
+
+    def _finish(self, outcome: str, notify_channel: bool) -> None:
+        with self._lock:
+            if self.ended.is_set():
+                return
+            self.outcome = outcome
+            self._closing = True
+            held = self._turn.reply if self._turn is not None else None
+            if held is not None:  # a speculative reply waiting for an endpoint that won't come
+                held.cancelled = True
+                held.released.set()
+        try:
+            self.call_log.close_call(self.call_id, outcome)
+        finally:
+            log.info(
+                "event=call_end call_id=%s outcome=%s %s",
+                self.call_id,
+                outcome,
+                " ".join(f"{k}={v}" for k, v in self.stats.as_dict().items()),
+            )
+            self.ended.set()
+            if notify_channel:
+                self.channel.end_call(outcome)
+
+
+class _CountingExecutor(Executor):
+    """One worker thread that knows how many jobs it has not finished."""
+
+    def __init__(self, name: str) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._lock = threading.Lock()
+        self.pending = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._lock:
+            self.pending += 1
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.pending -= 1
+
+        return self._pool.submit(run)
+
+    def shutdown(self, wait: bool = False, *, cancel_futures: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
