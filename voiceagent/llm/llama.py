@@ -197,10 +197,12 @@ class LlamaLLM:
     def _grammar(self, schema: dict[str, Any]) -> Any:
         from llama_cpp import LlamaGrammar
 
+        # The grammar emits properties in the schema's order (a model answers better when,
+        # say, "tool" comes before its arguments), so only the cache key is sorted.
         key = json.dumps(schema, sort_keys=True)
         grammar = self._grammars.get(key)
         if grammar is None:
-            grammar = LlamaGrammar.from_json_schema(key, verbose=False)
+            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
             self._grammars[key] = grammar
         return grammar
 
