@@ -22,16 +22,19 @@ class _Formatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields: dict[str, Any] = getattr(record, _FIELDS, {})
+        message = record.getMessage()
         base = {
             "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": record.getMessage(),
         }
         if self.as_json:
-            line = json.dumps({**base, **fields}, default=str)
+            line = json.dumps({**base, "event": message, **fields}, default=str)
         else:
             parts = [f"{k}={v}" for k, v in base.items()]
+            # a message already written as key=value pairs ("event=call_end call_id=...")
+            # stays as it is; free text becomes the event
+            parts.append(message if message.startswith("event=") else f"event={_kv(message)}")
             parts += [f"{k}={_kv(v)}" for k, v in fields.items()]
             line = " ".join(parts)
         if record.exc_info:
@@ -50,7 +53,7 @@ def setup_logging(level: str = "INFO", fmt: str = "keyvalue") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "uvicorn.access", "faster_whisper"):
+    for noisy in ("httpx", "uvicorn.access", "faster_whisper", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

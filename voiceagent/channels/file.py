@@ -44,6 +44,7 @@ class FileChannel:
     rate: int
     channel: str = "file"
     caller_id: str | None = "file"
+    recording_path: str | None = None
     ended_reason: str | None = None
     transfers: list[tuple[str, str]] = field(default_factory=list)
 

@@ -29,6 +29,7 @@ class LocalChannel:
     rate: int
     channel: str = "local"
     caller_id: str | None = "local"
+    recording_path: str | None = None
     done: threading.Event | None = None
 
     def end_call(self, reason: str) -> None:

@@ -85,6 +85,13 @@ class StoreCallLog:
             )
             audit.record(session, Actor("calllog", call_id), "close", "call", call_id)
 
+    def record_wire_latency(self, call_id: str, latency_ms: list[float]) -> None:
+        """Keep the channel's own end-of-speech to first-reply-audio times for the call."""
+        with self.store.transaction() as session:
+            session.execute(
+                update(Call).where(Call.id == call_id).values(wire_latency_ms=latency_ms)
+            )
+
     def link_patient(self, call_id: str, patient_id: int) -> None:
         """Attach the verified or newly created patient to the call record."""
         with self.store.transaction() as session:

@@ -231,6 +231,14 @@ class ClinicConfig(StrictModel):
 
     # --- lookups used by scheduling and the tools -------------------------------------
 
+    def vocabulary(self) -> list[str]:
+        """Words the speech recogniser should expect: the clinic's, providers' and payers'
+        names and the street, spelled the clinic's way."""
+        words = [self.name, self.address.split(",")[0]]
+        words += [p.name.split(",")[0] for p in self.providers]  # "Dr. X, PT, DPT" -> "Dr. X"
+        words += [p.name for p in self.insurance.accepted + self.insurance.not_accepted]
+        return list(dict.fromkeys(w for w in words if w))
+
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

@@ -370,6 +370,9 @@ class Call(Base):
     outcome: Mapped[str | None] = mapped_column(String(64))
     recording_path: Mapped[str | None] = mapped_column(String(500))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    # end of caller speech to the first reply audio sent, per turn, measured at the SIP
+    # media port (ms); the pipeline's own per-turn traces are on the turns
+    wire_latency_ms: Mapped[list[float] | None] = mapped_column(JSON)
 
     turns: Mapped[list[CallTurn]] = relationship(order_by="CallTurn.seq")
     tool_calls: Mapped[list[ToolCallRecord]] = relationship(order_by="ToolCallRecord.seq")

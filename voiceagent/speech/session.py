@@ -120,6 +120,7 @@ class ChannelIO(Protocol):
     channel: str  # 'sip', 'local', 'file'
     rate: int  # PCM rate of the frames fed and read: 8000 or 16000
     caller_id: str | None
+    recording_path: str | None  # where the channel records the call, if it does
 
     def end_call(self, reason: str) -> None:
         """Hang up (called after the last agent audio has been read)."""
@@ -765,7 +766,7 @@ class CallSession:
                 held.cancelled = True
                 held.released.set()
         try:
-            self.call_log.close_call(self.call_id, outcome)
+            self.call_log.close_call(self.call_id, outcome, self.channel.recording_path)
         finally:
             log.info(
                 "event=call_end call_id=%s outcome=%s %s",

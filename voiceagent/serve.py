@@ -1,0 +1,210 @@
+"""``voiceagent serve``: the SIP endpoint and the HTTP API on one set of loaded models.
+
+Start-up order: configs (clear errors first), the store (migrations), the models (once,
+shared by every call), the HTTP API, then SIP. SIGTERM or Ctrl-C stops new calls, lets
+live ones finish for ``sip.shutdown_grace_s``, then exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from voiceagent import __version__
+from voiceagent.clinic.calllog import StoreCallLog
+from voiceagent.clinic.config import ClinicConfig
+from voiceagent.config.pipeline import PipelineConfig, SIPConfig, load_pipeline
+from voiceagent.frontdesk.runtime import FrontDesk
+from voiceagent.logs import setup_logging
+from voiceagent.speech.resources import PipelineResources, load_resources
+from voiceagent.speech.session import SessionOptions
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Answer SIP calls and serve the HTTP API. Loads the clinic, the store and the models "
+        "once, prints where it listens and how to place a test call, and runs until Ctrl-C "
+        "or SIGTERM (live calls get sip.shutdown_grace_s to finish)."
+    )
+    parser.add_argument("--no-sip", action="store_true", help="serve the HTTP API only")
+    parser.add_argument("--sip-port", type=int, help="override sip.port")
+    parser.add_argument("--http-port", type=int, help="override http.port")
+
+
+@dataclass
+class Agent:
+    """Everything one process shares between its calls and chats."""
+
+    config: PipelineConfig
+    frontdesk: FrontDesk
+    resources: PipelineResources
+    call_log: StoreCallLog
+
+    @property
+    def clinic(self) -> ClinicConfig:
+        return self.frontdesk.clinic
+
+
+def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
+    """Open the store (running migrations) and load the models, once per process."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    progress("loading the clinic and opening the store ...")
+    frontdesk = FrontDesk.from_config(config)
+    progress("loading models (Whisper, the LLM, Piper) ...")
+    resources = load_resources(
+        config,
+        vocabulary=frontdesk.clinic.vocabulary(),
+        fixed_phrases=SessionOptions().phrases(),
+    )
+    frontdesk.llm = resources.llm
+    return Agent(config, frontdesk, resources, StoreCallLog(frontdesk.store))
+
+
+def transfer_targets(clinic: ClinicConfig, sip: SIPConfig) -> dict[str, str]:
+    """The clinic's transfer targets as SIP URIs; extensions are dialled at the PBX."""
+    domain = sip.pbx_domain
+    if domain is None and sip.registrar:
+        domain = sip.registrar.removeprefix("sip:").removeprefix("sips:")
+    targets = {}
+    for target in clinic.transfers:
+        if target.sip_uri:
+            targets[target.id] = target.sip_uri
+        elif domain:
+            targets[target.id] = f"sip:{target.extension}@{domain}"
+    return targets
+
+
+def _start_http(agent: Agent) -> Any:
+    import uvicorn
+
+    from voiceagent.api.app import create_app
+
+    app = create_app(agent.config, frontdesk=agent.frontdesk)
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=agent.config.http.host, port=agent.config.http.port,
+        log_config=None, access_log=False,
+    ))
+    thread = threading.Thread(target=server.run, name="http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(
+                f"the HTTP API could not listen on {agent.config.http.host}:"
+                f"{agent.config.http.port} (in use? see `voiceagent doctor`)"
+            )
+        time.sleep(0.05)
+    return server
+
+
+def _start_sip(agent: Agent) -> Any:
+    import numpy as np
+
+    from voiceagent.channels.sip import SipEndpoint, SipOptions
+    from voiceagent.channels.sip.handler import CallRecord
+    from voiceagent.channels.sip.speech_handler import SpeechCallHandler, speech_handler_factory
+    from voiceagent.speech.tts import synthesize_at
+
+    config = agent.config
+    handlers: dict[str, SpeechCallHandler] = {}
+    lock = threading.Lock()
+
+    def remember(handler: SpeechCallHandler) -> None:
+        with lock:
+            handlers[handler.info.call_id] = handler
+
+    def call_ended(record: CallRecord) -> None:
+        with lock:
+            handler = handlers.pop(record.call_id, None)
+        if handler is not None and handler.session.call_id and record.reply_latency_s:
+            agent.call_log.record_wire_latency(
+                handler.session.call_id, [round(s * 1000, 1) for s in record.reply_latency_s]
+            )
+
+    def render_speech(text: str, rate: int) -> bytes:
+        return np.asarray(synthesize_at(agent.resources.tts, text, rate), dtype="<i2").tobytes()
+
+    front_desk = next((t.id for t in agent.clinic.transfers if "front" in t.id), "front_desk")
+    options = SipOptions(
+        transfer_targets=transfer_targets(agent.clinic, config.sip),
+        front_desk_target=front_desk,
+        front_desk_digit=config.sip.front_desk_digit,
+        ring_timeout_s=config.sip.ring_timeout_s,
+        rtp_port=config.sip.rtp_port,
+        shutdown_grace_s=config.sip.shutdown_grace_s,
+        render_speech=render_speech,
+        on_call_ended=call_ended,
+    )
+    factory = speech_handler_factory(
+        agent.resources, lambda: agent.frontdesk.dialog(channel="phone"), agent.call_log,
+        config, on_handler=remember,
+    )
+    endpoint = SipEndpoint(config, factory, options)
+    endpoint.start()
+    return endpoint
+
+
+def banner(config: PipelineConfig, sip: bool) -> str:
+    store = ("PostgreSQL (DATABASE_URL)" if config.database.url is not None
+             else f"SQLite {config.data_dir / 'voiceagent.db'}")
+    sip_uri = f"sip:agent@{config.sip.bind}:{config.sip.port}"
+    lines = [f"voiceagent {__version__} is up"]
+    if sip:
+        lines.append(f"  SIP    udp {config.sip.bind}:{config.sip.port} "
+                     f"(mode {config.sip.mode}, up to {config.sip.max_calls} calls)")
+    lines += [
+        f"  HTTP   http://{config.http.host}:{config.http.port}   (API docs: /docs)",
+        f"  store  {store}",
+        "",
+        "Place a test call:",
+    ]
+    if sip:
+        lines += [
+            f"  baresip, then type:   /dial {sip_uri}",
+            f"  or sipp:              sipp -sn uac -m 1 -s agent "
+            f"{config.sip.bind}:{config.sip.port}",
+        ]
+    lines += [
+        "  offline, from a WAV:  voiceagent call --wav caller.wav --out agent.wav "
+        "--report report.json",
+        "  in text:              voiceagent chat",
+        "",
+        "Stop with Ctrl-C (or SIGTERM); live calls may finish first.",
+    ]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_pipeline(args.config)
+    if args.sip_port or args.http_port:
+        config = config.model_copy(update={
+            "sip": config.sip.model_copy(update={"port": args.sip_port or config.sip.port}),
+            "http": config.http.model_copy(update={"port": args.http_port or config.http.port}),
+        })
+    setup_logging(config.logging.level, config.logging.format)
+    agent = load_agent(config, progress=lambda line: print(f"[serve] {line}", flush=True))
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = _start_http(agent)
+    endpoint = None
+    try:
+        if not args.no_sip:
+            endpoint = _start_sip(agent)
+        print(banner(config, sip=endpoint is not None), flush=True)
+        stop.wait()
+        print("[serve] stopping: no new calls; live calls may finish", flush=True)
+    except Exception as exc:  # noqa: BLE001 - a start failure is reported, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+        server.should_exit = True
+        agent.frontdesk.store.dispose()
+    return 0
