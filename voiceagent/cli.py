@@ -7,7 +7,6 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from types import ModuleType
 
 from voiceagent import __version__
 from voiceagent.config import ConfigError
@@ -96,15 +95,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def _command_module(module: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None  # that part is not installed in this build
-        raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voiceagent", description=DESCRIPTION, epilog=EPILOG,
@@ -115,9 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="pipeline config (default: configs/pipeline.yaml)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
-        module = _command_module(module_name)
-        if module is None:
-            continue
+        module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=help_text, description=help_text,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(p)

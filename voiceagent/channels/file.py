@@ -301,7 +301,8 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="channel rate (default: audio.channel_rate)",
     )
-    parser.add_argument("--config", type=Path, default=Path("configs/pipeline.yaml"))
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="pipeline config (default: configs/pipeline.yaml)")
     parser.add_argument(
         "--dialog",
         choices=sorted(DIALOGS),

@@ -64,7 +64,8 @@ def check_sound_device() -> None:
 
 
 def add_talk_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=Path("configs/pipeline.yaml"))
+    parser.add_argument("--config", type=Path, default=argparse.SUPPRESS,
+                        help="pipeline config (default: configs/pipeline.yaml)")
     parser.add_argument(
         "--headset",
         action="store_true",
