@@ -10,8 +10,7 @@ from pathlib import Path
 
 from voiceagent import __version__
 from voiceagent.config import ConfigError
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+from voiceagent.config.pipeline import default_pipeline_path
 
 DESCRIPTION = """\
 Self-hosted AI receptionist for physical-therapy clinics.
@@ -34,14 +33,6 @@ Configuration: configs/pipeline.yaml (models, audio, SIP, HTTP, data) and
 configs/clinic.yaml (the clinic). Secrets come from the environment:
 VOICEAGENT_SIP_PASSWORD, VOICEAGENT_API_TOKEN, DATABASE_URL.
 """
-
-
-def default_config() -> Path:
-    """``$VOICEAGENT_CONFIG``, else ``configs/pipeline.yaml`` here, else the project's."""
-    if os.environ.get("VOICEAGENT_CONFIG"):
-        return Path(os.environ["VOICEAGENT_CONFIG"])
-    local = Path("configs/pipeline.yaml")
-    return local if local.exists() else PROJECT_ROOT / "configs" / "pipeline.yaml"
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -131,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.config is None:
-        args.config = default_config()
+        args.config = default_pipeline_path()
     if not getattr(args, "run", None):
         parser.print_help()
         return 2

@@ -110,7 +110,7 @@ def check_port(name: str, host: str, port: int, kind: int, running: Callable[[],
             if running():
                 return Check(name, "ok", f"{host}:{port} in use by this agent (running)")
             return Check(name, "fail", f"{host}:{port} busy: {exc.strerror}",
-                         f"stop what uses the port, or change it in configs/pipeline.yaml")
+                         "stop what uses the port, or change it in configs/pipeline.yaml")
     return Check(name, "ok", f"{host}:{port} free")
 
 
@@ -131,8 +131,8 @@ def check_gpu() -> list[Check]:
         import ctranslate2
 
         count = ctranslate2.get_cuda_device_count()
-        checks.append(Check("GPU for Whisper (ctranslate2)", "info",
-                            f"{count} CUDA device(s)" if count else "none: Whisper runs on the CPU"))
+        detail = f"{count} CUDA device(s)" if count else "none: Whisper runs on the CPU"
+        checks.append(Check("GPU for Whisper (ctranslate2)", "info", detail))
     except Exception as exc:  # noqa: BLE001
         checks.append(Check("GPU for Whisper (ctranslate2)", "info", f"unknown: {exc}"))
     try:

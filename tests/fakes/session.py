@@ -50,6 +50,7 @@ def run_fake_call(
     max_s: float = 120.0,
     warm_fillers: bool = False,
     echo: float = 0.0,
+    channel: FileChannel | None = None,
 ) -> FakeCall:
     config = config or fake_config()
     stt, tts = FakeSTT(), FakeTTS()
@@ -57,8 +58,11 @@ def run_fake_call(
     if warm_fillers:
         resources.phrases.warm(list((options or SessionOptions()).fillers), RATE)
     log = MemoryCallLog()
-    channel = FileChannel(rate=RATE)
+    channel = channel or FileChannel(rate=RATE)
     session = CallSession(resources, dialog, channel, log, config, options)
+    attach = getattr(channel, "attach", None)
+    if attach is not None:  # a channel that talks back to its session (transfer results)
+        attach(session)
     script = CallScript(
         segments=segments,
         barge_in_ms=barge_in_ms,

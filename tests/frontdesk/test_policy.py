@@ -174,6 +174,18 @@ def test_asking_for_a_person_when_closed_takes_a_message(backend, clock, store):
         assert s.scalars(select(Message)).one().callback_phone == "+15551234567"
 
 
+def test_transfer_nobody_answers_ends_in_a_message_for_a_call_back(backend, store):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["Can I talk to a real person please"])
+    events = list(dialog.transfer_failed())
+    assert "nobody could pick up" in said(events)
+    for line in ["Jane Smith", "555 123 4567", "Please call me about my bill"]:
+        events.extend(dialog.respond(UserTurn(line)))
+    assert "passed your message on" in said(events)
+    with store.transaction() as s:
+        assert s.scalars(select(Message)).one().callback_phone == "+15551234567"
+
+
 def test_red_flag_gives_advice_and_transfers_before_anything_else(backend):
     dialog = FrontDeskDialog(backend)
     events = run(dialog, ["I want to book, but I have chest pain right now"])

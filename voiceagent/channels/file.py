@@ -28,7 +28,7 @@ import numpy as np
 from voiceagent.audio import g711
 from voiceagent.audio.frames import frame_bytes, split_frames
 from voiceagent.audio.wavfile import WavFormatError, read_wav, write_wav
-from voiceagent.config.pipeline import PipelineConfig, load_pipeline
+from voiceagent.config.pipeline import PipelineConfig, default_pipeline_path, load_pipeline
 from voiceagent.dialog.protocol import Dialog
 from voiceagent.speech.memory_log import MemoryCallLog
 from voiceagent.speech.resources import PipelineResources
@@ -342,7 +342,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
     from voiceagent.speech.resources import load_resources
 
     try:
-        config = load_config(args.config)
+        config = load_config(getattr(args, "config", None) or default_pipeline_path())
         rate = args.rate or config.audio.channel_rate
         segments = [read_wav(p, rate)[0] for p in args.wav]
     except (ConfigError, WavFormatError, FileNotFoundError) as err:

@@ -83,12 +83,13 @@ def run_talk(args: argparse.Namespace) -> int:
     import sounddevice as sd
 
     from voiceagent.channels.file import DIALOGS, load_config
+    from voiceagent.config.pipeline import default_pipeline_path
     from voiceagent.models.paths import ModelNotInstalled
     from voiceagent.speech.memory_log import MemoryCallLog
     from voiceagent.speech.resources import load_resources
     from voiceagent.speech.session import CallSession, SessionOptions
 
-    config = load_config(getattr(args, "config", Path("configs/pipeline.yaml")))
+    config = load_config(getattr(args, "config", None) or default_pipeline_path())
     rate = 16000
     options = SessionOptions(barge_in=bool(getattr(args, "headset", False)))
     try:

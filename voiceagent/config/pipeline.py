@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -121,7 +121,9 @@ class SIPConfig(StrictModel):
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or network like 10.0.0.0/24")
+                raise ValueError(
+                    f"{item!r} is not an IP address or network like 10.0.0.0/24"
+                ) from None
         return value
 
     @model_validator(mode="after")
@@ -147,7 +149,9 @@ class HTTPConfig(StrictModel):
 
 
 class DatabaseConfig(StrictModel):
-    url: SecretStr | None = Field(None, description="default: SQLite in data_dir; prefer DATABASE_URL")
+    url: SecretStr | None = Field(
+        None, description="default: SQLite in data_dir; prefer DATABASE_URL"
+    )
 
 
 class LoggingConfig(StrictModel):
@@ -172,6 +176,17 @@ class PipelineConfig(StrictModel):
         if self.database.url is not None:
             return self.database.url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'voiceagent.db').resolve()}"
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def default_pipeline_path() -> Path:
+    """``$VOICEAGENT_CONFIG``, else ``configs/pipeline.yaml`` here, else the project's."""
+    if os.environ.get("VOICEAGENT_CONFIG"):
+        return Path(os.environ["VOICEAGENT_CONFIG"])
+    local = Path("configs/pipeline.yaml")
+    return local if local.exists() else PROJECT_ROOT / "configs" / "pipeline.yaml"
 
 
 ENV_SECRETS = {

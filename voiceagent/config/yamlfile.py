@@ -111,7 +111,8 @@ def validation_error(path: Path, lines: dict[KeyPath, int], exc: ValidationError
     loc: KeyPath = tuple(
         part for part in first["loc"] if isinstance(part, int) or not part.startswith("function-")
     )
-    extra = f" ({len(exc.errors()) - 1} more problem(s) after this one)" if len(exc.errors()) > 1 else ""
+    more = len(exc.errors()) - 1
+    extra = f" ({more} more problem(s) after this one)" if more else ""
     return ConfigError(path, format_key(loc), _line_for(lines, loc), _describe(first) + extra)
 
 

@@ -121,6 +121,12 @@ class MinimalDialog:
             else "I can't hear you. If you're there, please say something."
         )
 
+    def transfer_failed(self) -> Iterator[DialogEvent]:
+        yield from self._say(
+            "I'm sorry, nobody could pick up. Please tell me your name, number and message, "
+            "and someone will call you back."
+        )
+
     # speculation support -------------------------------------------------------------------
 
     def checkpoint(self) -> Any:

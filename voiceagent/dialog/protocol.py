@@ -102,3 +102,8 @@ class Dialog(Protocol):
     def silence(self, count: int) -> Iterator[DialogEvent]:
         """The caller said nothing for a while (``count`` times in a row)."""
         ...
+
+    def transfer_failed(self) -> Iterator[DialogEvent]:
+        """The last :class:`Transfer` reached nobody; the caller is back with the agent
+        (the dialog offers to take a message)."""
+        ...

@@ -481,6 +481,11 @@ class FrontDeskDialog:
                                lead="Nobody is available to take the call right now, but I "
                                "can take a message and have someone call you back.")
 
+    def transfer_failed(self) -> Iterator[DialogEvent]:
+        """Nobody picked up the transfer: the call continues as a message for a call-back."""
+        yield from self._start(intents.MESSAGE, "", lead="I'm sorry, nobody could pick up "
+                               "right now. I can take a message and have someone call you back.")
+
     def _transfer_summary(self) -> str:
         intent = self.state.intent or "a question"
         return f"Caller asking about {intent.replace('_', ' ')}."

@@ -65,7 +65,9 @@ def check_file(entry: ModelEntry, spec: ModelFile, root: Path, *, rehash: bool) 
     return FileStatus(entry.id, target, True)
 
 
-def check_model(entry: ModelEntry, root: Path | None = None, *, rehash: bool = False) -> list[FileStatus]:
+def check_model(
+    entry: ModelEntry, root: Path | None = None, *, rehash: bool = False
+) -> list[FileStatus]:
     root = root or models_dir()
     return [check_file(entry, spec, root, rehash=rehash) for spec in entry.files]
 

@@ -127,7 +127,9 @@ class ChannelIO(Protocol):
         ...
 
     def transfer(self, target: str, summary: str) -> None:
-        """Hand the call to a person."""
+        """Hand the call to a person. A channel that can tell whether anyone picked up sets
+        ``reports_transfer_result`` and calls :meth:`CallSession.transfer_result`; for the
+        others the call ends at once as transferred."""
         ...
 
 
@@ -267,6 +269,17 @@ class CallSession:
         reply.released.set()
         self.player.play(reply)
         self._submit(self._speak_events, reply, self.dialog.greeting, True)
+
+    def transfer_result(self, connected: bool) -> None:
+        """The channel's word on the last transfer: connected ends the session; otherwise
+        the caller is back and the dialog takes over again (it offers to take a message)."""
+        if connected:
+            self._finish("transferred", notify_channel=False)
+            return
+        reply = Reply()
+        reply.released.set()
+        self.player.play(reply)
+        self._submit(self._speak_events, reply, self.dialog.transfer_failed, False)
 
     def now_ms(self) -> float:
         """Media time of the call (ms): frames fed, plus wall time since the last frame."""
@@ -655,7 +668,8 @@ class CallSession:
                     reply.generated = True
                     self._wait_played(reply)
                     self.channel.transfer(event.target, event.summary)
-                    self._finish("transferred", notify_channel=False)
+                    if not getattr(self.channel, "reports_transfer_result", False):
+                        self._finish("transferred", notify_channel=False)
                     return True
                 elif isinstance(event, EndCall):
                     reply.generated = True

@@ -42,6 +42,7 @@ class SpeechCallHandler:
     session's ChannelIO (hang up, transfer)."""
 
     channel = "sip"
+    reports_transfer_result = True  # on_transfer tells the session who picked up
 
     def __init__(
         self,
@@ -98,6 +99,7 @@ class SpeechCallHandler:
         if outcome is TransferOutcome.CONNECTED:
             # the caller now talks to staff: their words must not reach the STT or the record
             self._connected_elsewhere = True
+        self.session.transfer_result(connected=outcome is TransferOutcome.CONNECTED)
 
     def close(self, reason: str) -> None:
         if self._closed.is_set():
