@@ -65,6 +65,13 @@ class ShortGreeting:
     def silence(self, count: int) -> Iterator[DialogEvent]:
         return self.inner.silence(count)
 
+    def transfer_failed(self) -> Iterator[DialogEvent]:
+        return self.inner.transfer_failed()
+
+    def __getattr__(self, name: str) -> Any:
+        # anything else the session or a channel asks of the dialog goes to the real one
+        return getattr(self.inner, name)
+
 
 class ShortGreetingSpeculative(ShortGreeting):
     """The same for a dialog that can roll a turn back, so the session still speculates."""
