@@ -57,6 +57,10 @@ def test_phone_call_is_answered_and_both_sides_hear_each_other(
     # the greeting (~2 s) and the reply (~2 s) both reached the phone
     assert voiced_seconds(heard) > 3.0
     assert record.reply_latency_s, "end of caller speech to reply audio was measured"
+    # the call's pump thread closes the handler on its own, just after the record ends
+    deadline = time.monotonic() + 5
+    while handler.closed_reason is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert handler.closed_reason == "caller_hung_up"
 
 

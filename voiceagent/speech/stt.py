@@ -52,6 +52,18 @@ def vocabulary_prompt(words: Sequence[str]) -> str:
     return ", ".join(words) + "." if words else ""
 
 
+def _device_for(config: STTConfig) -> tuple[str, str]:
+    """``auto`` takes a CUDA GPU when CTranslate2 sees one (int8 weights, float16 compute)."""
+    if config.device != "auto":
+        return config.device, config.compute_type
+    import ctranslate2
+
+    if ctranslate2.get_cuda_device_count() > 0:
+        compute = "int8_float16" if config.compute_type == "int8" else config.compute_type
+        return "cuda", compute
+    return "cpu", config.compute_type
+
+
 class WhisperSTT:
     """faster-whisper (CTranslate2). Thread-safe; one instance is shared by all calls."""
 
@@ -59,12 +71,12 @@ class WhisperSTT:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         path = resolve_model(config.model, "stt")
         _check_whisper_folder(path)
-        device = "cpu" if config.device == "auto" else config.device
+        device, compute_type = _device_for(config)
         try:
             self.model = _short_window_model()(
                 str(path),
                 device=device,
-                compute_type=config.compute_type,
+                compute_type=compute_type,
                 cpu_threads=config.cpu_threads or (os.cpu_count() or 1),
                 local_files_only=True,
             )
