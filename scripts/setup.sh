@@ -71,11 +71,13 @@ LLAMA_VERSION=$(sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
 mkdir -p "$WHEELHOUSE"
 if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
   flags="-DLLAVA_BUILD=OFF"
-  [[ $LLAMA_VARIANT == cuda ]] && flags="$flags -DGGML_CUDA=on"
+  cache=()
+  # pip's own wheel cache does not know CMAKE_ARGS: a CUDA build must not reuse a CPU wheel
+  [[ $LLAMA_VARIANT == cuda ]] && flags="$flags -DGGML_CUDA=on" && cache=(--no-cache-dir)
   say "compiling llama-cpp-python $LLAMA_VERSION ($LLAMA_VARIANT, CMAKE_ARGS=\"$flags\")"
   say "this takes about 7 minutes on 2 cores, once; log: $WHEELHOUSE/build.log"
   CMAKE_ARGS="$flags ${CMAKE_ARGS:-}" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "${PIP[@]}" wheel --no-deps -v -w "$WHEELHOUSE" "llama-cpp-python==$LLAMA_VERSION" \
+    "${PIP[@]}" wheel "${cache[@]}" --no-deps -v -w "$WHEELHOUSE" "llama-cpp-python==$LLAMA_VERSION" \
     >"$WHEELHOUSE/build.log" 2>&1 &
   build=$!
   start=$SECONDS
@@ -97,6 +99,8 @@ if [[ ! -f $stamp ]]; then
   say "installing Python dependencies (pinned in constraints.txt)"
   pip_quiet install -q --find-links "$WHEELHOUSE" -c constraints.txt -e ".[dev]" \
     || { say "pip install failed (see above)"; exit 1; }
+  # the same version may be installed from the other variant's wheel: take this one
+  pip_quiet install -q --force-reinstall --no-deps "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl
   rm -f "$VENV"/.deps-*; touch "$stamp"
 fi
 

@@ -22,8 +22,6 @@ from voiceagent.clinic.db import Store
 from voiceagent.clinic.models import ChatSession
 from voiceagent.frontdesk.state import ConversationState
 
-chat_sessions = ChatSession.__table__
-
 
 class SessionConflict(RuntimeError):
     """Another request changed the session meanwhile; reload it and try again."""
@@ -37,7 +35,7 @@ class SessionStore:
 
     def create(self, state: ConversationState) -> int:
         with self.store.transaction() as session:
-            session.execute(insert(chat_sessions).values(
+            session.execute(insert(ChatSession).values(
                 id=state.session_id, state=state.to_dict(), version=1,
                 updated_at=datetime.now(UTC)))
         return 1
@@ -45,8 +43,8 @@ class SessionStore:
     def load(self, session_id: str) -> tuple[ConversationState, int] | None:
         with self.store.transaction() as session:
             row = session.execute(
-                select(chat_sessions.c.state, chat_sessions.c.version)
-                .where(chat_sessions.c.id == session_id)
+                select(ChatSession.state, ChatSession.version)
+                .where(ChatSession.id == session_id)
             ).first()
         if row is None:
             return None
@@ -56,8 +54,8 @@ class SessionStore:
         """Store ``state`` over ``version``; returns the new version."""
         with self.store.transaction() as session:
             result = session.execute(
-                update(chat_sessions)
-                .where(chat_sessions.c.id == state.session_id, chat_sessions.c.version == version)
+                update(ChatSession)
+                .where(ChatSession.id == state.session_id, ChatSession.version == version)
                 .values(state=state.to_dict(), version=version + 1, updated_at=datetime.now(UTC))
             )
             if getattr(result, "rowcount", 1) != 1:
