@@ -92,3 +92,16 @@ def test_unreadable_wav_names_the_file_and_the_fix(tmp_path):
     path.write_bytes(b"not a wav at all")
     with pytest.raises(WavFormatError, match="bad.wav.*sox"):
         read_wav(path)
+
+
+def test_trim_silence_keeps_the_sound_and_a_short_margin() -> None:
+    import numpy as np
+
+    from voiceagent.audio.frames import trim_silence
+
+    rate = 16000
+    tone = (3000 * np.sin(np.arange(rate // 2) * 2 * np.pi * 440 / rate)).astype(np.int16)
+    padded = np.concatenate([np.zeros(rate // 10, np.int16), tone, np.zeros(rate // 5, np.int16)])
+    trimmed = trim_silence(padded, rate, keep_ms=30)
+    assert len(tone) <= len(trimmed) <= len(tone) + 2 * rate * 30 // 1000
+    assert len(trim_silence(np.zeros(rate, np.int16), rate)) == 0

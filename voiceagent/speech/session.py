@@ -59,7 +59,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, cast, runtime_checkable
 
-from voiceagent.audio.frames import rms_dbfs, split_frames
+from voiceagent.audio.frames import rms_dbfs, split_frames, trim_silence
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import (
@@ -441,6 +441,7 @@ class CallSession:
         audio = self.res.phrases.get(text, self.rate)  # never synthesize on the media thread
         if audio is None:
             return
+        audio = trim_silence(audio, self.rate)  # the answer follows without a gap
         self._filler_index += 1
         self.stats.fillers += 1
         frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))

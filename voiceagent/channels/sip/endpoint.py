@@ -64,7 +64,11 @@ from voiceagent.logs import log_event
 
 log = logging.getLogger(__name__)
 
-RELEASE_DELAY_S = 0.5
+# pjsua objects dropped by a call are freed this long after it ends. Since 2.14 the
+# conference bridge removes ports asynchronously on its clock thread, and on a loaded box a
+# port freed 0.5 s after its call once crashed that thread (CI, 2 busy cores); upstream
+# fixed related races only in 2.16-2.17 (pjproject PRs 4200, 5057), later than our wheel.
+RELEASE_DELAY_S = 2.0
 # pjsua clamps maxCalls to its compile-time PJSUA_MAX_CALLS; the pjsua2-python 2.15.1 wheel
 # was built with the default, 4 (measured: maxCalls=32 still refuses the 5th call)
 WHEEL_MAX_CALLS = 4
