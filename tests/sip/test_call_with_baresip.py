@@ -14,8 +14,9 @@ from tests.sip.peers import Baresip, voiced_seconds
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
 
-def wait_wav_complete(path: Path, timeout: float = 5.0) -> None:
-    """pjsua writes the WAV header when the recorder is released, just after the call."""
+def wait_wav_complete(path: Path, timeout: float = 15.0) -> None:
+    """pjsua writes the WAV header when the recorder is released (RELEASE_DELAY_S after the
+    call; later on a loaded box)."""
     deadline = time.monotonic() + timeout
     while True:
         try:

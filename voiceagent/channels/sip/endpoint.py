@@ -65,9 +65,9 @@ from voiceagent.logs import log_event
 log = logging.getLogger(__name__)
 
 # pjsua objects dropped by a call are freed this long after it ends. Since 2.14 the
-# conference bridge removes ports asynchronously on its clock thread, and on a loaded box a
-# port freed 0.5 s after its call once crashed that thread (CI, 2 busy cores); upstream
-# fixed related races only in 2.16-2.17 (pjproject PRs 4200, 5057), later than our wheel.
+# conference bridge removes ports asynchronously on its clock thread (kept running, see
+# sndAutoCloseTime below); a port freed 0.5 s after its call once crashed that thread on a
+# loaded box. Upstream fixed related races after our wheel (pjproject PRs 4200, 5057).
 RELEASE_DELAY_S = 2.0
 # pjsua clamps maxCalls to its compile-time PJSUA_MAX_CALLS; the pjsua2-python 2.15.1 wheel
 # was built with the default, 4 (measured: maxCalls=32 still refuses the 5th call)
@@ -293,6 +293,11 @@ class SipEndpoint:
         med.ptime = self.frame_ms
         med.noVad = True
         med.ecTailLen = 0
+        # Keep the (null) sound device, and with it the conference bridge's clock, running
+        # when no call is up: since 2.14 ports are removed asynchronously on that clock, so
+        # with pjsua's default auto-close (1 s) a port released later was never removed (a
+        # recording never got its WAV header) and one released around the close crashed.
+        med.sndAutoCloseTime = -1
         ep.libInit(cfg)
         set_library_alive(True)
         tcfg = pj.TransportConfig()
