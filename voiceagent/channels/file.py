@@ -30,6 +30,7 @@ from voiceagent.audio.frames import frame_bytes, split_frames
 from voiceagent.audio.wavfile import WavFormatError, read_wav, write_wav
 from voiceagent.config.pipeline import PipelineConfig, default_pipeline_path, load_pipeline
 from voiceagent.dialog.protocol import Dialog
+from voiceagent.speech.latency import TurnLatency
 from voiceagent.speech.memory_log import MemoryCallLog
 from voiceagent.speech.resources import PipelineResources
 from voiceagent.speech.session import CallSession, SessionOptions
@@ -230,22 +231,16 @@ def build_report(
 
 
 def summarize_latency(traces: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """p50/max per stage over the call's turns."""
+    """p50/min/max and count per stage over a call's turns (stages a turn reached)."""
     out: dict[str, dict[str, float]] = {}
-    for stage in (
-        "endpoint",
-        "stt_final",
-        "llm_first_token",
-        "first_clause_ready",
-        "tts_first_audio",
-        "first_audio_out",
-        "first_content_audio_out",
-    ):
+    for stage in TurnLatency.STAGES:
         values = [t[stage] for t in traces if stage in t]
         if values:
             out[stage] = {
                 "p50": round(float(np.median(values)), 1),
+                "min": round(float(min(values)), 1),
                 "max": round(float(max(values)), 1),
+                "n": len(values),
             }
     return out
 

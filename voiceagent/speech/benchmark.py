@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -80,7 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    from voiceagent.channels.file import CallScript, FileChannel, load_config, play_call
+    from voiceagent.channels.file import (
+        CallScript,
+        FileChannel,
+        load_config,
+        play_call,
+        summarize_latency,
+    )
     from voiceagent.dialog.minimal import MinimalDialog
     from voiceagent.speech.memory_log import MemoryCallLog
     from voiceagent.speech.resources import load_resources
@@ -106,24 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     play_call(session, channel, CallScript(segments, gap_ms=400), fast=True)
     rss_after = _rss_mb()
     traces = [t.as_dict() for t in session.turn_traces]
-    stages: dict[str, dict[str, float]] = {}
-    for stage in (
-        "endpoint",
-        "stt_final",
-        "llm_first_token",
-        "first_clause_ready",
-        "tts_first_audio",
-        "first_audio_out",
-        "first_content_audio_out",
-    ):
-        values = [t[stage] for t in traces if stage in t]
-        if values:
-            stages[stage] = {
-                "p50": round(statistics.median(values), 1),
-                "min": round(min(values), 1),
-                "max": round(max(values), 1),
-                "n": len(values),
-            }
+    stages = summarize_latency(traces)
     result = {
         "machine": {
             "cpus": os.cpu_count(),
