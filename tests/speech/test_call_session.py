@@ -246,7 +246,8 @@ class SlowAnswerDialog(MinimalDialog):
 
         from voiceagent.dialog.protocol import ReplyText
 
-        time.sleep(0.5)  # an LLM still thinking
+        # an LLM still thinking; long, so the filler (due 150 ms in) fires even on a busy box
+        time.sleep(2.0)
         yield ReplyText("We are open until six.")
 
 
