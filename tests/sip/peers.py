@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voiceagent.bench.baresip_ctrl import NetstringReader, encode_command
+
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")
 
 
@@ -153,7 +155,7 @@ class Baresip:
         self.proc = Process([need("baresip"), "-f", str(self.dir)], self.dir / "baresip.log")
         self.events: list[BaresipEvent] = []
         self._sock = self._connect()
-        self._buf = b""
+        self._reader = NetstringReader()
 
     def _connect(self) -> socket.socket:
         deadline = time.monotonic() + 15
@@ -168,8 +170,7 @@ class Baresip:
                 time.sleep(0.1)
 
     def command(self, command: str, params: str = "") -> None:
-        body = json.dumps({"command": command, "params": params, "token": command}).encode()
-        self._sock.sendall(str(len(body)).encode() + b":" + body + b",")
+        self._sock.sendall(encode_command(command, params))
 
     def _read(self) -> None:
         try:
@@ -178,14 +179,7 @@ class Baresip:
             return
         except OSError:
             return
-        self._buf += chunk
-        while b":" in self._buf:
-            head, rest = self._buf.split(b":", 1)
-            length = int(head)
-            if len(rest) < length + 1:
-                return
-            body, self._buf = rest[:length], rest[length + 1 :]
-            message = json.loads(body)
+        for message in self._reader.feed(chunk):
             if message.get("event"):
                 self.events.append(BaresipEvent(str(message.get("type")), message))
 

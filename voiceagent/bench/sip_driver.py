@@ -15,7 +15,6 @@ recordings: the wire, both jitter buffers and the codec included).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -30,6 +29,7 @@ import numpy as np
 
 from voiceagent.audio.resample import resample
 from voiceagent.audio.wavfile import write_wav
+from voiceagent.bench.baresip_ctrl import NetstringReader, encode_command
 from voiceagent.bench.config import BenchConfig
 from voiceagent.bench.corpus import TEL_RATE, Clip, load_clip_audio
 from voiceagent.bench.dialogs import load_dialog_factory, short_greeting
@@ -119,7 +119,7 @@ class BaresipPhone:
             stdin=subprocess.DEVNULL,
         )
         self.events: list[dict[str, Any]] = []
-        self._buf = b""
+        self._reader = NetstringReader()
         self._sock = self._connect()
 
     def _connect(self) -> socket.socket:
@@ -138,22 +138,14 @@ class BaresipPhone:
                 time.sleep(0.1)
 
     def command(self, command: str, params: str = "") -> None:
-        body = json.dumps({"command": command, "params": params, "token": command}).encode()
-        self._sock.sendall(str(len(body)).encode() + b":" + body + b",")
+        self._sock.sendall(encode_command(command, params))
 
     def _read(self) -> None:
         try:
             chunk = self._sock.recv(65536)
         except OSError:
             return
-        self._buf += chunk
-        while b":" in self._buf:
-            head, rest = self._buf.split(b":", 1)
-            length = int(head)
-            if len(rest) < length + 1:
-                return
-            body, self._buf = rest[:length], rest[length + 1 :]
-            message = json.loads(body)
+        for message in self._reader.feed(chunk):
             if message.get("event"):
                 self.events.append(message)
 
