@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,9 @@ from voiceagent.channels.file import (
     play_call,
     run_call,
 )
-from voiceagent.config.pipeline import PipelineConfig
+from voiceagent.clinic.calllog import StoreCallLog
+from voiceagent.clinic.db import open_store
+from voiceagent.config.pipeline import PipelineConfig, load_pipeline
 from voiceagent.dialog.minimal import MinimalDialog
 from voiceagent.speech.latency import TurnLatency
 from voiceagent.speech.memory_log import MemoryCallLog
@@ -47,25 +50,19 @@ def run(resources, dialog, segments, barge_in_ms=None, config=None, options=None
     return session, log.calls[session.call_id], result
 
 
+def call_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_call_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
 def test_call_command_writes_transcript_agent_speech_and_a_full_latency_trace(tmp_path):
     caller = tmp_path / "caller.wav"
     say("I would like to book an appointment for my knee", caller)
-    parser = argparse.ArgumentParser()
-    add_call_arguments(parser)
-    args = parser.parse_args(
-        [
-            "--wav",
-            str(caller),
-            "--out",
-            str(tmp_path / "agent.wav"),
-            "--report",
-            str(tmp_path / "report.json"),
-            "--fast",
-            "--config",
-            str(tmp_path / "absent.yaml"),
-            "--dialog",
-            "minimal",
-        ]
+    args = call_args(
+        "--wav", str(caller), "--out", str(tmp_path / "agent.wav"),
+        "--report", str(tmp_path / "report.json"), "--fast",
+        "--config", str(tmp_path / "absent.yaml"), "--dialog", "minimal",
     )
     (tmp_path / "absent.yaml").write_text("models:\n  llm:\n    max_reply_tokens: 32\n")
     assert run_call(args) == 0
@@ -80,6 +77,32 @@ def test_call_command_writes_transcript_agent_speech_and_a_full_latency_trace(tm
     assert rate == 16000
     loud = np.abs(agent.reshape(-1, rate // 50)).max(axis=1) > 2000
     assert loud.sum() * 20 > 2000  # greeting and answer: seconds of speech
+
+
+def test_call_answered_by_the_front_desk_lands_in_the_clinic_store(tmp_path):
+    caller = tmp_path / "caller.wav"
+    say("I would like to book an appointment for my knee", caller)
+    config = tmp_path / "pipeline.yaml"
+    clinic = Path(__file__).resolve().parents[2] / "configs" / "clinic.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\nclinic: {clinic}\n")
+    report_path = tmp_path / "report.json"
+    args = call_args("--wav", str(caller), "--out", str(tmp_path / "agent.wav"),
+                     "--report", str(report_path), "--fast", "--config", str(config))
+    assert run_call(args) == 0  # the front desk is the default dialog
+    report = json.loads(report_path.read_text())
+    assert report["stored"] is True
+    store = open_store(load_pipeline(config).database_url())
+    try:
+        record = StoreCallLog(store).get_call(report["call_id"])
+    finally:
+        store.dispose()
+    assert record is not None and record.outcome and record.ended_at is not None
+    said_by_caller = [text for role, text, _ in record.turns if role == "caller"]
+    assert "appointment" in said_by_caller[-1].lower()
+    traces = [latency for role, _, latency in record.turns if role == "agent" and latency]
+    assert traces and all(traces[-1].get(stage) is not None for stage in TurnLatency.STAGES)
+    # the front desk's reply was prepared in the pause, its effects held for the endpoint
+    assert report["stats"]["speculations_used"] >= 1
 
 
 def test_barge_in_stops_the_agent_and_trims_what_it_did_not_say(resources, tmp_path):

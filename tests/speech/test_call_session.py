@@ -9,6 +9,7 @@ from tests.fakes.llm import FakeLLM
 from tests.fakes.session import RATE, fake_config, run_fake_call
 from tests.fakes.speech import quiet, speech
 from voiceagent.dialog.minimal import MinimalDialog
+from voiceagent.llm.protocol import ChatMessage
 
 pytestmark = pytest.mark.unit
 
@@ -299,3 +300,35 @@ def test_dialog_crash_is_answered_politely_and_the_call_goes_on():
     )
     assert any("had a problem" in text for text in call.tts.spoken)
     assert "Monday to Friday" in call.texts("agent")[-1]
+
+
+class EffectDialog(MinimalDialog):
+    """Speaks, then performs an effect (a booking, say), then confirms."""
+
+    def __init__(self) -> None:
+        super().__init__(FakeLLM())
+        self.effects: list[str] = []
+
+    def respond(self, turn):
+        from voiceagent.dialog.protocol import ReplyText
+        from voiceagent.dialog.speculation import before_effect
+
+        self.state.history.append(ChatMessage("user", turn.text))
+        yield ReplyText("Let me put that in.")
+        before_effect()
+        self.effects.append(turn.text)
+        yield ReplyText("Done.")
+
+
+def test_speculative_turn_prepares_words_but_its_effect_waits_for_the_endpoint():
+    dialog = EffectDialog()
+    config = fake_config(silence_ms=600, speculate_after_ms=120)
+    words = _concat(speech("tell me", RATE), quiet(300, RATE), speech("about parking", RATE))
+    call = run_fake_call(dialog, [words], config=config)
+    assert call.session.stats.speculations_discarded >= 1
+    assert call.session.stats.speculations_used == 1
+    # the turn discarded at the short pause never performed its effect; the real one did once
+    assert dialog.effects == ["tell me about parking"]
+    users = [m.content for m in dialog.state.history if m.role == "user"]
+    assert users == ["tell me about parking"]
+    assert call.texts("agent")[-1] == "Let me put that in. Done."

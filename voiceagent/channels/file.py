@@ -29,6 +29,7 @@ from voiceagent.audio import g711
 from voiceagent.audio.frames import frame_bytes, split_frames
 from voiceagent.audio.wavfile import WavFormatError, read_wav, write_wav
 from voiceagent.config.pipeline import PipelineConfig, default_pipeline_path, load_pipeline
+from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import Dialog
 from voiceagent.speech.latency import TurnLatency
 from voiceagent.speech.memory_log import MemoryCallLog
@@ -218,6 +219,7 @@ def build_report(
     traces = [t.as_dict() for t in session.turn_traces]
     return {
         "call_id": session.call_id,
+        "stored": call_log.write_through is not None,  # the call is in the clinic store too
         "outcome": call.outcome,
         "transfers": [{"target": t, "summary": s} for t, s in channel.transfers],
         "duration_ms": result.duration_ms,
@@ -360,7 +362,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
             file=sys.stderr,
         )
         return 2
-    call_log = MemoryCallLog()
+    call_log = MemoryCallLog(write_through=store_call_log(dialog))
     channel = FileChannel(rate=rate)
     session = CallSession(resources, dialog, channel, call_log, config, options)
     script = CallScript(
@@ -370,8 +372,21 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
     write_wav(args.out, result.agent_audio, rate)
     report = build_report(session, call_log, result, channel)
     args.report.write_text(json.dumps(report, indent=2))
-    print(f"agent audio: {args.out}  report: {args.report}  turns: {len(report['turns'])}")
+    stored = f"  call record: {session.call_id}" if call_log.write_through is not None else ""
+    print(f"agent audio: {args.out}  report: {args.report}  turns: {len(report['turns'])}{stored}")
     return 0
+
+
+def store_call_log(dialog: Dialog) -> CallLog | None:
+    """The clinic store's call log when the dialog works on the store: an offline call then
+    lands in the store (transcript, tool calls, latency) like a phone call."""
+    from voiceagent.frontdesk.policy import FrontDeskDialog
+
+    if isinstance(dialog, FrontDeskDialog):
+        from voiceagent.clinic.calllog import StoreCallLog
+
+        return StoreCallLog(dialog.backend.store)
+    return None
 
 
 # what voiceagent/cli.py looks for

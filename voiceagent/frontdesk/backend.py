@@ -1,7 +1,10 @@
 """The clinic operations the front desk needs, over the clinic store.
 
 A thin adapter over :mod:`voiceagent.clinic` (scheduling, patients, leads, messages) that
-fixes the actor (call id for the audit log) and the clock for one conversation.
+fixes the actor (call id for the audit log) and the clock for one conversation. Every method
+that writes, or reads a patient's record (an audited read), is an ``@effect``: under a
+speculative turn it waits for the endpoint (:mod:`voiceagent.dialog.speculation`); the
+schedule and the clinic's hours may be read at once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from voiceagent.clinic.db import Store
 from voiceagent.clinic.errors import ClinicError
 from voiceagent.clinic.models import MessagePriority
 from voiceagent.clinic.patients import Verification
+from voiceagent.dialog.speculation import effect
 from voiceagent.intake.dates import AppointmentRequest
 
 log = logging.getLogger(__name__)
@@ -85,32 +89,38 @@ class FrontDeskBackend:
             limit=limit,
         )
 
+    @effect
     def hold(self, slot: scheduling.Slot) -> scheduling.SlotHold:
         return scheduling.hold_slot(
             self.store, self.clinic, appointment_type_id=slot.appointment_type_id,
             start=slot.start, now=self.now(), actor=self.actor, provider_id=slot.provider_id,
         )
 
+    @effect
     def release(self, hold_id: str) -> None:
         scheduling.release_hold(self.store, hold_id)
 
+    @effect
     def book(self, hold_id: str, patient_id: int, lead_id: int | None) -> scheduling.Booking:
         return scheduling.book(
             self.store, self.clinic, hold_id=hold_id, patient_id=patient_id, now=self.now(),
             actor=self.actor, lead_id=lead_id,
         )
 
+    @effect
     def appointments(self, patient_id: int) -> list[scheduling.AppointmentInfo]:
         return scheduling.list_appointments(
             self.store, self.clinic, patient_id=patient_id, now=self.now(), actor=self.actor
         )
 
+    @effect
     def reschedule(self, patient_id: int, appointment_id: int, hold_id: str) -> scheduling.Booking:
         return scheduling.reschedule(
             self.store, self.clinic, patient_id=patient_id, appointment_id=appointment_id,
             hold_id=hold_id, now=self.now(), actor=self.actor,
         )
 
+    @effect
     def cancel(self, patient_id: int, appointment_id: int, reason: str | None) -> None:
         scheduling.cancel(
             self.store, self.clinic, patient_id=patient_id, appointment_id=appointment_id,
@@ -119,6 +129,7 @@ class FrontDeskBackend:
 
     # --- patients -----------------------------------------------------------------------
 
+    @effect
     def verify_identity(self, full_name: str, dob: date, phone: str | None) -> Verification:
         """Name, date of birth and the phone on file must match one patient."""
         return patients.verify_identity(self.store, name=full_name, dob=dob, phone=phone,
@@ -129,11 +140,13 @@ class FrontDeskBackend:
         found = self.verify_identity(f"{first} {last}", dob, phone)
         return found.patient_id if found.verified else None
 
+    @effect
     def find_or_create_patient(self, first: str, last: str, dob: date, phone: str | None) -> int:
         return patients.find_or_create_patient(
             self.store, first_name=first, last_name=last, dob=dob, phone=phone, actor=self.actor
         ).patient_id
 
+    @effect
     def record_intake(self, patient_id: int, intake: IntakeRecord, channel: str) -> int:
         """Store coverage and referral details and open (or reuse) a lead; returns its id."""
         referral_id = None
@@ -176,6 +189,7 @@ class FrontDeskBackend:
 
     # --- messages -----------------------------------------------------------------------
 
+    @effect
     def take_message(
         self,
         *,

@@ -14,6 +14,8 @@ the replies; the same ToolBox refuses what the step and identity do not allow.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -197,6 +199,19 @@ class FrontDeskDialog:
                 else:
                     del self.state.history[i]
                 return
+
+    # --- speculation: the session may prepare a turn in the caller's pause -------------------
+
+    def checkpoint(self) -> ConversationState:
+        """A copy of the conversation to roll back to if a speculative turn is discarded.
+        Effects (holds, bookings, audited reads) wait for the endpoint in the backend, so
+        the conversation state is all a discarded turn can have changed."""
+        return copy.deepcopy(self.state)
+
+    def restore(self, checkpoint: ConversationState) -> None:
+        # in place: the ToolBox holds the same state object
+        for f in dataclasses.fields(checkpoint):
+            setattr(self.state, f.name, copy.deepcopy(getattr(checkpoint, f.name)))
 
     def silence(self, count: int) -> Iterator[DialogEvent]:
         if self.state.step == steps.ENDED:

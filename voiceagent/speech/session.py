@@ -35,7 +35,9 @@ Turn-taking rules (config ``endpointing``):
   dialog expects digits, a date, an ID or spelling (``Dialog.expected_input()``);
 * after ``speculate_after_ms`` of silence the final STT pass starts, and, if the dialog can
   roll back (``checkpoint()``/``restore()``), the reply too; it is released at the endpoint
-  or thrown away when the caller goes on; tools never run before the endpoint;
+  or thrown away when the caller goes on; effects never happen before the endpoint: tool
+  events wait for it here, and the dialog's own effects wait in
+  :func:`voiceagent.dialog.speculation.before_effect`;
 * caller speech of ``barge_in_min_ms`` (and loud enough) during playback pauses it at once;
   if the words turn out to be a backchannel ("mm-hm", a cough: no words) playback resumes,
   otherwise the reply is cancelled and ``Dialog.interrupted(spoken)`` trims the history;
@@ -72,6 +74,7 @@ from voiceagent.dialog.protocol import (
     Transfer,
     UserTurn,
 )
+from voiceagent.dialog.speculation import SpeculationDiscarded, gated
 from voiceagent.speech.clauses import split_clauses
 from voiceagent.speech.endpointing import Endpointer, TurnEvent
 from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
@@ -579,9 +582,18 @@ class CallSession:
         checkpoint = (
             self.dialog.checkpoint() if isinstance(self.dialog, SpeculativeDialog) else None
         )
+        def confirmed() -> None:  # the dialog's effects wait here for the endpoint
+            if not self._wait_release(reply):
+                raise SpeculationDiscarded
+
         set_current_trace(clock)
         try:
-            completed = self._speak_events(reply, lambda: self.dialog.respond(user), False, clock)
+            with gated(confirmed):
+                completed = self._speak_events(
+                    reply, lambda: self.dialog.respond(user), False, clock
+                )
+        except SpeculationDiscarded:
+            completed = False
         finally:
             set_current_trace(None)
         if not completed:
