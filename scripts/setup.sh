@@ -68,16 +68,24 @@ if [[ ! -x $VENV/bin/python ]]; then
 fi
 # --- 3. llama-cpp-python wheel (compiled once) -------------------------------------------
 LLAMA_VERSION=$(sed -n 's/^llama[-_]cpp[-_]python==//p' constraints.txt)
+flags="-DLLAVA_BUILD=OFF"
+[[ $LLAMA_VARIANT == cuda ]] && flags="$flags -DGGML_CUDA=on"
+# Native code for this CPU, but never Intel AMX: CPUID reports AMX in VMs that do not give
+# the guest its tile state (Firecracker, some clouds), and the first `ldtilecfg` then kills
+# the process. Explicit -mno-* flags win over -march=native whatever their order.
+cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+build_id="$LLAMA_VERSION $flags ${CMAKE_ARGS:-} $cflags"
 mkdir -p "$WHEELHOUSE"
-if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; then
-  flags="-DLLAVA_BUILD=OFF"
-  cache=()
-  # pip's own wheel cache does not know CMAKE_ARGS: a CUDA build must not reuse a CPU wheel
-  [[ $LLAMA_VARIANT == cuda ]] && flags="$flags -DGGML_CUDA=on" && cache=(--no-cache-dir)
+if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1 \
+    || [[ "$(cat "$WHEELHOUSE/build-id" 2>/dev/null)" != "$build_id" ]]; then
+  rm -f "$WHEELHOUSE"/llama_cpp_python-*.whl "$WHEELHOUSE/build-id"
   say "compiling llama-cpp-python $LLAMA_VERSION ($LLAMA_VARIANT, CMAKE_ARGS=\"$flags\")"
   say "this takes about 7 minutes on 2 cores, once; log: $WHEELHOUSE/build.log"
-  CMAKE_ARGS="$flags ${CMAKE_ARGS:-}" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "${PIP[@]}" wheel "${cache[@]}" --no-deps -v -w "$WHEELHOUSE" "llama-cpp-python==$LLAMA_VERSION" \
+  # --no-cache-dir: pip's wheel cache does not know the build flags, so it could hand back
+  # a wheel built for another variant or CPU
+  CMAKE_ARGS="$flags ${CMAKE_ARGS:-}" CFLAGS="$cflags" CXXFLAGS="$cflags" \
+    CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+    "${PIP[@]}" wheel --no-cache-dir --no-deps -v -w "$WHEELHOUSE" "llama-cpp-python==$LLAMA_VERSION" \
     >"$WHEELHOUSE/build.log" 2>&1 &
   build=$!
   start=$SECONDS
@@ -90,6 +98,8 @@ if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1; t
     say "llama-cpp-python failed to build; the end of $WHEELHOUSE/build.log:"
     tail -n 30 "$WHEELHOUSE/build.log"; exit 1
   fi
+  echo "$build_id" >"$WHEELHOUSE/build-id"
+  rm -f "$VENV"/.deps-*  # install the new wheel below
   say "llama-cpp-python built in $((SECONDS - start)) s"
 fi
 

@@ -18,7 +18,14 @@ def test_long_first_sentence_is_cut_at_its_comma():
 def test_long_first_sentence_without_comma_is_cut_after_the_word_limit():
     text = "We have several openings with our physical therapists on Tuesday and Thursday."
     first, *rest = split_clauses(text, 6)
-    assert first == "We have several openings with our"
+    assert first == "We have several openings"  # cut before "with", not inside its phrase
+    assert " ".join([first, *rest]) == text
+
+
+def test_first_sentence_without_a_phrase_opener_is_cut_at_the_word_limit():
+    text = "Yes we definitely accept Blue Cross Blue Shield plans here."
+    first, *rest = split_clauses(text, 6)
+    assert first == "Yes we definitely accept Blue Cross"
     assert " ".join([first, *rest]) == text
 
 
@@ -33,6 +40,25 @@ def test_clause_buffer_releases_clauses_as_tokens_arrive():
         out += buffer.push(piece)
     out += buffer.flush()
     assert out == ["Of course,", "I can help.", "Which day?"]
+
+
+def test_clause_buffer_cuts_a_long_first_sentence_before_its_end_is_generated():
+    buffer = ClauseBuffer(6)
+    pieces = ["Our", " clinic", " is", " open", " from", " 8", " AM", " to", " 6", " PM", "."]
+    released_after = [buffer.push(piece) for piece in pieces]
+    # released while the sentence was still being generated
+    assert released_after[7] == ["Our clinic is open"]
+    out = [clause for clauses in released_after for clause in clauses] + buffer.flush()
+    assert out == ["Our clinic is open", "from 8 AM to 6 PM."]
+
+
+def test_clause_buffer_never_cuts_inside_a_word_still_arriving():
+    buffer = ClauseBuffer(3)
+    out = []
+    for piece in ["Yes", " we", " definitely", " acc", "ept", " Blue", " Cross", "."]:
+        out += buffer.push(piece)
+    out += buffer.flush()
+    assert out == ["Yes we definitely", "accept Blue Cross."]
 
 
 def test_clause_buffer_keeps_a_lone_short_opener_with_what_follows():

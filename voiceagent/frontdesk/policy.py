@@ -58,6 +58,7 @@ from voiceagent.intake import (
 )
 from voiceagent.intake.dates import say_date
 from voiceagent.llm.protocol import LLM, ChatMessage
+from voiceagent.speech.clauses import split_clauses
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ class FrontDeskDialog:
         if prompt is not None:
             self.state.last_prompt = prompt
         self._remember("assistant", text)
-        for piece in prompts.clauses(text):
+        for piece in split_clauses(text):
             yield ReplyText(piece)
 
     def _remember(self, role: str, text: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from typing import Any
 
@@ -80,26 +79,6 @@ def say_offers(offers: list[dict[str, Any]]) -> str:
     parts = [f"{when_text(o['start'])} with {spoken_name(o['provider_name'])}" for o in offers]
     listed = ", ".join(parts[:-1])
     return f"I have {listed}, or {parts[-1]}. Which would you like?"
-
-
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|St|Ste|Jr|Sr|[ap]\.m|vs)\.$", re.IGNORECASE)
-
-
-def clauses(text: str, first_max_words: int = 6) -> list[str]:
-    """Split a reply into speakable pieces: sentences, and a long first sentence at a comma
-    so speech can start sooner."""
-    pieces = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
-    sentences: list[str] = []
-    for piece in pieces:
-        if sentences and _ABBREVIATION.search(sentences[-1]):
-            sentences[-1] = f"{sentences[-1]} {piece}"  # "Dr. Okafor" is one clause
-        else:
-            sentences.append(piece)
-    if sentences and len(sentences[0].split()) > first_max_words and ", " in sentences[0]:
-        head, rest = sentences[0].split(", ", 1)
-        if len(head.split()) >= 3:
-            sentences[:1] = [head + ",", rest]
-    return sentences
 
 
 def expected_from_question(text: str) -> ExpectedInput:

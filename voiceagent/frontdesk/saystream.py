@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
+from voiceagent.speech.clauses import ABBREVIATION
+
 _KEY = re.compile(r'"say"\s*:\s*"')
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "", "f": "", "n": " ", "r": " ", "t": " "}
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|St|Ste|Jr|Sr|[ap]\.m|vs)\.$", re.IGNORECASE)
 
 
 class SayStream:
@@ -82,7 +83,7 @@ class SayStream:
             if match is None:
                 break
             head = self.pending[: match.start()].strip()
-            if _ABBREVIATION.search(head):
+            if ABBREVIATION.search(head):
                 # "Dr. Okafor": not a sentence end; look for the next boundary
                 nxt = _BOUNDARY.search(self.pending, match.end())
                 if nxt is None:

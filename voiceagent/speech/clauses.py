@@ -1,17 +1,54 @@
-"""Cut reply text into clauses for streaming TTS: a short first clause, then sentences."""
+"""Cut reply text into clauses for streaming TTS: a short first clause, then sentences.
+
+The first clause is what the caller waits for, so it is cut short: at its first comma when
+that comes early, else after at most ``first_max_words`` words, preferably before a word
+that opens a phrase ("with our therapists", "from eight to six") so the cut sounds like a
+breath, not a stumble. Later clauses are whole sentences (synthesized while the first plays).
+"""
 
 from __future__ import annotations
 
 import re
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# a period that ends one of these does not end the sentence ("Dr. Okafor", "9 a.m. on")
+ABBREVIATION = re.compile(r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|St|Ste|Jr|Sr|[ap]\.m|vs)\.$", re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+")
+# words that open a phrase: a cut just before one keeps the phrase whole
+PHRASE_OPENERS = frozenset(
+    "and or but so because if when while which who that to for with from at on in by "
+    "about after before until between than".split()
+)
+MIN_FIRST_WORDS = 3  # a shorter first clause is not worth its own synthesis call
+
+
+def first_cut(words: list[str], max_words: int) -> int:
+    """How many of ``words`` go into a first clause of at most ``max_words`` words."""
+    limit = min(max_words, len(words))
+    for i in range(limit, MIN_FIRST_WORDS - 1, -1):
+        if i < len(words) and words[i].lower().strip(",.;:!?") in PHRASE_OPENERS:
+            return i
+    return limit
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``; an abbreviation's period ("Dr. Okafor") ends none."""
+    out: list[str] = []
+    for piece in _SENTENCE.split(text.strip()):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if out and ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
 
 
 def split_clauses(text: str, first_max_words: int = 6) -> list[str]:
     """Sentences, with the first one cut at a comma (or after ``first_max_words`` words)
     when it is long, so the first audio can start sooner."""
-    sentences = [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+    sentences = split_sentences(text)
     if not sentences:
         return []
     first = sentences[0]
@@ -21,8 +58,8 @@ def split_clauses(text: str, first_max_words: int = 6) -> list[str]:
         if len(parts) == 2 and len(parts[0].split()) <= 2 * first_max_words:
             head, rest = parts
         elif 2 * len(words) > 3 * first_max_words:
-            head = " ".join(words[:first_max_words])
-            rest = " ".join(words[first_max_words:])
+            cut = first_cut(words, first_max_words)
+            head, rest = " ".join(words[:cut]), " ".join(words[cut:])
         else:
             head, rest = first, ""
         sentences = [head] + ([rest] if rest else []) + sentences[1:]
@@ -55,14 +92,22 @@ class ClauseBuffer:
         pattern = r"[,;:.!?]\s" if self._first else r"[.!?]\s"
         for match in re.finditer(pattern, self._text):
             clause = self._text[: match.end()].strip()
+            if ABBREVIATION.search(clause):
+                continue  # "Dr." does not end the sentence
             if self._first and match.group()[0] in ",;:" and len(clause.split()) < 2:
                 continue  # "Sure," alone is too short to be worth a synthesis call
+            if self._first and len(clause.split()) > self._first_max:
+                break  # the first stop came late: cut by words below
             self._text = self._text[match.end() :]
             self._first = False
             return clause
-        if self._first and len(self._text.split()) > 2 * self._first_max:
+        if self._first:
             words = self._text.split()
-            self._text = " ".join(words[self._first_max :]) + " "
-            self._first = False
-            return " ".join(words[: self._first_max])
+            complete = words if self._text[-1:].isspace() else words[:-1]
+            if len(complete) > self._first_max:
+                cut = first_cut(complete, self._first_max)
+                # keep a trailing space only if the last word was complete
+                self._text = " ".join(words[cut:]) + (" " if complete is words else "")
+                self._first = False
+                return " ".join(words[:cut])
         return None
