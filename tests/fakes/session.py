@@ -51,9 +51,10 @@ def run_fake_call(
     warm_fillers: bool = False,
     echo: float = 0.0,
     channel: FileChannel | None = None,
+    tts: FakeTTS | None = None,
 ) -> FakeCall:
     config = config or fake_config()
-    stt, tts = FakeSTT(), FakeTTS()
+    stt, tts = FakeSTT(), tts or FakeTTS()
     resources = PipelineResources(stt=stt, tts=tts, phrases=PhraseCache(tts), vad_factory=FakeVAD)
     if warm_fillers:
         resources.phrases.warm(list((options or SessionOptions()).fillers), RATE)

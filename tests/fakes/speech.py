@@ -107,14 +107,21 @@ class FakeSTT:
 
 
 class FakeTTS:
-    """A tone of 100 ms per word at 16 kHz; records what it was asked to say."""
+    """A tone of 100 ms per word at 16 kHz; records what it was asked to say. With
+    ``delay_s``, synthesizing text that contains ``slow_text`` takes that long (a busy CPU)."""
 
     sample_rate = 16000
 
-    def __init__(self) -> None:
+    def __init__(self, delay_s: float = 0.0, slow_text: str = "") -> None:
         self.spoken: list[str] = []
+        self.delay_s = delay_s
+        self.slow_text = slow_text
 
     def synthesize(self, text: str) -> np.ndarray:
         self.spoken.append(text)
+        if self.delay_s and self.slow_text in text:
+            import time
+
+            time.sleep(self.delay_s)
         n = self.sample_rate * 100 // 1000 * max(1, len(text.split()))
         return (np.sin(np.arange(n) * 2 * np.pi * 440 / self.sample_rate) * 8000).astype(np.int16)

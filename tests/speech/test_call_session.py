@@ -263,6 +263,26 @@ def test_filler_is_spoken_first_when_the_answer_is_late():
     assert latency["first_audio_out"] < latency["first_content_audio_out"]
 
 
+@pytest.mark.parametrize(("synthesis_s", "fillers"), [(0.4, 0), (1.0, 1)])
+def test_filler_waits_once_for_an_answer_already_in_the_tts(synthesis_s, fillers):
+    from tests.fakes.speech import FakeTTS
+    from voiceagent.speech.session import SessionOptions
+
+    # the answer's clause reaches the TTS at once; synthesis is slower than the filler delay
+    call = run_fake_call(
+        MinimalDialog(FakeLLM()),
+        [speech("what are your hours", RATE)],
+        warm_fillers=True,
+        tts=FakeTTS(delay_s=synthesis_s, slow_text="Monday"),
+        config=fake_config(speculate_after_ms=280),  # nothing prepared before the endpoint
+        options=SessionOptions(filler_after_ms=300),  # due 300 ms after it, then 300 more
+    )
+    assert call.session.stats.fillers == fillers
+    latency = call.record.turns[-1].latency
+    if not fillers:  # the answer itself was the first thing heard
+        assert latency["first_audio_out"] == latency["first_content_audio_out"]
+
+
 def test_no_filler_when_the_answer_is_ready_in_time():
     from tests.fakes.session import run_fake_call as run
 

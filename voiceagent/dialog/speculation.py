@@ -19,12 +19,22 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 Gate = Callable[[], None]
+
+
+@runtime_checkable
+class SpeculativeDialog(Protocol):
+    """A dialog that can undo a turn: lets the session speculate the reply, not only STT.
+    Its effects must call :func:`before_effect` first."""
+
+    def checkpoint(self) -> Any: ...
+
+    def restore(self, checkpoint: Any) -> None: ...
 
 
 class SpeculationDiscarded(BaseException):

@@ -36,6 +36,7 @@ class Reply:
     cancelled: bool = False
     truncated: bool = False  # barge-in: stop generating, keep what is ready (it may resume)
     discarded: bool = False  # a speculative reply the caller talked over: roll the dialog back
+    synthesizing: bool = False  # a clause's text is in the TTS now: its audio is close
     released: threading.Event = field(default_factory=threading.Event)
     played_out: threading.Event = field(default_factory=threading.Event)  # set by the player
     # called (on the media thread) with content=True/False the first time audio of a kind plays

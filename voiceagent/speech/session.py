@@ -59,7 +59,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, cast
 
 from voiceagent.audio.frames import rms_dbfs, split_frames, trim_silence
 from voiceagent.config.pipeline import PipelineConfig
@@ -74,7 +74,7 @@ from voiceagent.dialog.protocol import (
     Transfer,
     UserTurn,
 )
-from voiceagent.dialog.speculation import SpeculationDiscarded, gated
+from voiceagent.dialog.speculation import SpeculationDiscarded, SpeculativeDialog, gated
 from voiceagent.speech.clauses import split_clauses
 from voiceagent.speech.endpointing import Endpointer, TurnEvent
 from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
@@ -136,15 +136,6 @@ class ChannelIO(Protocol):
         ...
 
 
-@runtime_checkable
-class SpeculativeDialog(Protocol):
-    """A dialog that can undo a turn: lets the session speculate the reply, not only STT."""
-
-    def checkpoint(self) -> Any: ...
-
-    def restore(self, checkpoint: Any) -> None: ...
-
-
 @dataclass(frozen=True)
 class SessionOptions:
     """Behaviour that is not in pipeline.yaml (channels may tune it)."""
@@ -157,8 +148,9 @@ class SessionOptions:
     goodbye_silence: str = "I haven't heard from you, so I'll end the call now. Goodbye."
     goodbye_max_length: str = "I'm sorry, we have reached the time limit for this call. Goodbye."
     # said at once when the reply's audio is not ready ``filler_after_ms`` after the endpoint
-    # (the phrase cache must hold them; () disables)
-    fillers: tuple[str, ...] = ("Okay.", "Alright.")
+    # (once more that long if its first clause is being synthesized by then); the phrase
+    # cache must hold them; () disables. Short ones: the answer waits while one plays.
+    fillers: tuple[str, ...] = ("Got it.", "Alright.")
     filler_after_ms: int = 150
 
     def phrases(self) -> list[str]:
@@ -258,7 +250,7 @@ class CallSession:
         self._closing = False
         self._turn_index = 0
         self.idle_since_ms: float | None = None  # media time the agent last went quiet
-        self._filler_due: tuple[Reply, float] | None = None
+        self._filler_due: tuple[Reply, float, bool] | None = None  # reply, due, postponed
         self._filler_index = 0
         self._agent_audio_ms = -1e9  # media time of the last agent frame sent
 
@@ -436,10 +428,15 @@ class CallSession:
         due = self._filler_due
         if due is None or now < due[1]:
             return
+        reply, _at, postponed = due
         self._filler_due = None
-        reply = due[0]
         if reply.clauses or reply.cancelled or not self.options.fillers:
             return  # the answer is ready (or gone): no filler
+        if reply.synthesizing and not postponed:
+            # the answer's first clause is in the TTS: its audio is a synthesis away, and a
+            # filler now would hold it back for the filler's whole length; wait once more
+            self._filler_due = (reply, now + self.options.filler_after_ms, True)
+            return
         text = self.options.fillers[self._filler_index % len(self.options.fillers)]
         audio = self.res.phrases.get(text, self.rate)  # never synthesize on the media thread
         if audio is None:
@@ -492,7 +489,7 @@ class CallSession:
             self.stats.speculations_used += 1
             self.player.play(turn.reply)
             turn.reply.released.set()
-            self._filler_due = (turn.reply, self.now_ms() + self.options.filler_after_ms)
+            self._filler_due = (turn.reply, self.now_ms() + self.options.filler_after_ms, False)
             return
         reply = self._new_turn_reply(turn, speech_end_ms, speculative=False)
         assert turn.clock is not None
@@ -500,7 +497,7 @@ class CallSession:
         if not turn.barge_in:
             self.player.play(reply)
             reply.released.set()
-            self._filler_due = (reply, self.now_ms() + self.options.filler_after_ms)
+            self._filler_due = (reply, self.now_ms() + self.options.filler_after_ms, False)
         self._submit(self._answer, turn, reply)
 
     def _new_turn_reply(self, turn: _Turn, speech_end_ms: float, speculative: bool) -> Reply:
@@ -744,10 +741,14 @@ class CallSession:
         clock: TraceClock | None = None,
         from_dialog: bool = True,
     ) -> None:
-        if cache or not content:
-            audio = self.res.phrases.synthesize(text, self.rate)
-        else:
-            audio = synthesize_at(self.res.tts, text, self.rate)
+        reply.synthesizing = True
+        try:
+            if cache or not content:
+                audio = self.res.phrases.synthesize(text, self.rate)
+            else:
+                audio = synthesize_at(self.res.tts, text, self.rate)
+        finally:
+            reply.synthesizing = False
         if clock is not None:
             clock.mark("tts_first_audio")
         frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))

@@ -20,9 +20,6 @@ import numpy as np
 from voiceagent.audio.frames import int16_to_float
 from voiceagent.config.pipeline import STTConfig
 from voiceagent.models.paths import ModelNotInstalled, resolve_model
-from voiceagent.speech.cpu import prefer_passive_threads
-
-prefer_passive_threads()
 
 STT_RATE = 16000
 

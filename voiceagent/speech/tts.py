@@ -14,9 +14,6 @@ from voiceagent.audio.frames import float_to_int16
 from voiceagent.audio.resample import resample
 from voiceagent.config.pipeline import TTSConfig
 from voiceagent.models.paths import ModelNotInstalled, resolve_model
-from voiceagent.speech.cpu import prefer_passive_threads
-
-prefer_passive_threads()
 
 
 class TTS(Protocol):
