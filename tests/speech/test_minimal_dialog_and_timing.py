@@ -43,7 +43,8 @@ def test_unsure_transcript_is_asked_again_and_kept_out_of_history():
 def test_other_questions_are_phrased_by_the_llm_clause_by_clause():
     llm = FakeLLM(["Yes, we have a ramp at the side entrance. It is open all day."])
     events = list(MinimalDialog(llm).respond(UserTurn("Is the clinic wheelchair accessible?")))
-    assert texts(events) == ["Yes, we have a ramp at the side entrance.", "It is open all day."]
+    # a short first clause (cut before "at"), then whole sentences
+    assert texts(events) == ["Yes, we have a ramp", "at the side entrance.", "It is open all day."]
     assert llm.calls[0][0].role == "system"
 
 

@@ -176,6 +176,14 @@ def _combo_section(combo: Mapping[str, Any]) -> list[str]:
             + ".",
             "",
         ]
+        cache = combo.get("prompt_cache", {})
+        if "first_token_ms_reused" in cache:
+            out += [
+                "LLM first token with the system prompt's KV state reused (every turn of every "
+                f"call): {_ms(cache['first_token_ms_reused'])}; recomputed for each prompt: "
+                f"{_ms(cache.get('first_token_ms_recomputed'))} (min of 3).",
+                "",
+            ]
     resources = {k: v.get("resources") for k, v in paths.items() if v.get("resources")}
     if resources:
         out += [

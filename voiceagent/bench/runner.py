@@ -192,6 +192,8 @@ def _run_combo(
     tts_rows = standalone.measure_tts(resources.tts)
     bar.advance()
     llm_rows = standalone.measure_llm(resources.llm) if resources.llm is not None else []
+    if resources.llm is not None:
+        combo["prompt_cache"] = standalone.measure_prompt_cache(resources.llm)
     bar.advance()
     combo["rtf"] = standalone.rtf_summary(stt_samples, tts_rows, llm_rows)
 

@@ -145,6 +145,34 @@ def measure_llm(llm: LLM, max_tokens: int = 32) -> list[dict[str, float]]:
     return out
 
 
+def measure_prompt_cache(llm: LLM, runs: int = 3) -> dict[str, float]:
+    """LLM time to first token (ms, min of ``runs``) with the system prompt's KV state
+    reused, as every turn of every call gets it, and recomputed for each prompt."""
+    from voiceagent.dialog.minimal import SYSTEM_PROMPT
+
+    inner: Any = getattr(llm, "inner", llm)  # the model behind a TimedLLM
+    if not hasattr(inner, "reuse_prefix"):
+        return {}
+    system = ChatMessage("system", SYSTEM_PROMPT.format(clinic="Riverside Physical Therapy"))
+    out: dict[str, float] = {}
+    try:
+        for reuse in (False, True):
+            inner.reuse_prefix = reuse
+            times = []
+            for i in range(runs):
+                messages = [system, ChatMessage("user", f"Question {i}: are you open on Sunday?")]
+                start = time.perf_counter()
+                for _ in inner.stream(messages, max_tokens=1, temperature=0.0):
+                    break
+                times.append(1000 * (time.perf_counter() - start))
+            out["first_token_ms_reused" if reuse else "first_token_ms_recomputed"] = round(
+                min(times), 1
+            )
+    finally:
+        inner.reuse_prefix = True
+    return out
+
+
 def rtf_summary(
     stt: Sequence[SttSample], tts: Sequence[dict[str, float]], llm: Sequence[dict[str, float]]
 ) -> dict[str, dict[str, float | int]]:
