@@ -119,3 +119,15 @@ def test_grammar_constrained_decision_names_only_the_offered_tools(llm):
         reply_max_chars=30,
     )
     assert decision.reply is not None or all(c.name == "find_slots" for c in decision.calls)
+
+
+def test_choice_among_labels_runs_on_the_real_grammar(llm):
+    from voiceagent.llm.choice import choose
+
+    labels = ["book_appointment", "cancel_appointment", "leave_message", "unclear"]
+    messages = [
+        ChatMessage("system", "Classify what the caller wants. Answer with one of: "
+                    + ", ".join(labels)),
+        ChatMessage("user", "I need to cancel my appointment on Friday"),
+    ]
+    assert choose(llm, messages, labels) in labels

@@ -57,6 +57,7 @@ from voiceagent.intake import (
     parse_spelled_name,
 )
 from voiceagent.intake.dates import say_date
+from voiceagent.llm.choice import choose
 from voiceagent.llm.protocol import LLM, ChatMessage
 from voiceagent.speech.clauses import split_clauses
 
@@ -404,21 +405,17 @@ class FrontDeskDialog:
         yield from self._start(intent, text)
 
     def _llm_intent(self, text: str) -> str | None:
-        """Ask the LLM to choose an intent (small mode's one use of it), schema-bound."""
+        """Ask the LLM to choose an intent (small mode's one use of it), grammar-bound."""
         if self.llm is None or len(text.split()) < 3:
             return None
         options = list(intents.KNOWN_INTENTS)
-        schema = {"type": "object", "properties": {"intent": {"type": "string",
-                  "enum": [*options, "unclear"]}}, "required": ["intent"]}
         messages = [
             ChatMessage("system", "Classify what the caller of a physical therapy clinic wants. "
-                        f"Answer JSON with one intent of: {', '.join(options)}, or unclear."),
+                        f"Answer with one intent of: {', '.join(options)}, or unclear."),
             ChatMessage("user", text),
         ]
         try:
-            raw = "".join(self.llm.stream(messages, json_schema=schema, max_tokens=24,
-                                          temperature=0.0))
-            value = json.loads(raw).get("intent")
+            value = choose(self.llm, messages, [*options, "unclear"])
         except Exception:
             log.warning("llm_intent_failed", extra={"call_id": self.call_id})
             return None

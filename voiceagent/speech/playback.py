@@ -41,8 +41,9 @@ class Reply:
     played_out: threading.Event = field(default_factory=threading.Event)  # set by the player
     # called (on the media thread) with content=True/False the first time audio of a kind plays
     on_audio_out: Callable[[bool], None] | None = None
-    # called once, on the worker, when the reply is released (logs the caller's turn)
-    on_commit: Callable[[], None] | None = None
+    # run in order, once, on the worker, when the reply is released (the caller's turn and
+    # the turn's tool calls go to the call record then, never for a discarded speculation)
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
     _seen_any: bool = False
     _seen_content: bool = False
 

@@ -570,7 +570,9 @@ class CallSession:
                 return
             self.player.play(reply)
             reply.released.set()
-        reply.on_commit = lambda: self.call_log.add_turn(self.call_id, "caller", transcript.text)
+        reply.on_commit.insert(
+            0, lambda: self.call_log.add_turn(self.call_id, "caller", transcript.text)
+        )
         user = UserTurn(
             text=transcript.text,
             confidence=transcript.confidence,
@@ -652,29 +654,37 @@ class CallSession:
                         self._add_clause(reply, text, event.content, cache=cache_all, clock=clock)
                     first_clause = False
                     continue
-                # anything past here has effects: never before the endpoint
-                if not self._wait_release(reply):
-                    return False
                 if isinstance(event, ToolCall):
+                    # a speculative dialog holds its effects in before_effect(); any other
+                    # one only runs once its turn is confirmed
+                    if not isinstance(self.dialog, SpeculativeDialog):
+                        if not self._wait_release(reply):
+                            return False
                     pending_call = event
                     ack_timer = threading.Timer(
                         self.ep_cfg.ack_after_ms / 1000.0, self._acknowledge, args=(reply,)
                     )
                     ack_timer.daemon = True
                     ack_timer.start()
-                elif isinstance(event, ToolResult):
+                    continue
+                if isinstance(event, ToolResult):
                     if ack_timer is not None:
                         ack_timer.cancel()
                         ack_timer = None
                     arguments = pending_call.arguments if pending_call else {}
-                    self.call_log.add_tool_call(
-                        self.call_id,
-                        event.name,
-                        arguments,
-                        {"ok": event.ok, "data": event.data, "reason": event.reason},
+                    result = {"ok": event.ok, "data": event.data, "reason": event.reason}
+                    self._when_released(
+                        reply,
+                        lambda name=event.name, args=arguments, res=result: (
+                            self.call_log.add_tool_call(self.call_id, name, args, res)
+                        ),
                     )
                     pending_call = None
-                elif isinstance(event, Transfer):
+                    continue
+                # ending or handing over the call: never before the endpoint
+                if not self._wait_release(reply):
+                    return False
+                if isinstance(event, Transfer):
                     reply.generated = True
                     self._wait_played(reply)
                     self.channel.transfer(event.target, event.summary)
@@ -709,10 +719,16 @@ class CallSession:
                 self._busy += 1
         if reply.cancelled:
             return False
-        commit, reply.on_commit = reply.on_commit, None
-        if commit is not None:
+        commits, reply.on_commit = reply.on_commit, []
+        for commit in commits:
             commit()
         return True
+
+    def _when_released(self, reply: Reply, record: Any) -> None:
+        """Run ``record`` now if the reply is released, else once it is (in order)."""
+        reply.on_commit.append(record)
+        if reply.released.is_set():
+            self._wait_release(reply)
 
     def _wait_played(self, reply: Reply, limit_s: float = 120.0) -> None:
         self._busy -= 1  # waiting for the media thread is not work
