@@ -123,3 +123,11 @@ def test_plots_are_png_files(run: tuple[dict, Path, str]) -> None:
     }
     for name in doc["plots"]:
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_front_desk_answered_from_a_store_of_the_runs_own(run: tuple[dict, Path, str]) -> None:
+    doc, out, _ = run
+    assert doc["config"]["dialog"] == "voiceagent.channels.file:frontdesk_dialog"
+    assert (out / "store" / "voiceagent.db").exists()  # never the clinic's data/ store
+    cache = doc["combos"][0]["prompt_cache"]
+    assert cache["first_token_ms_reused"] > 0 and cache["first_token_ms_recomputed"] > 0

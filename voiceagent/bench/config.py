@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from voiceagent.config.base import StrictModel
 from voiceagent.config.yamlfile import read_yaml, validate
 
+DEFAULT_DIALOG = "voiceagent.channels.file:frontdesk_dialog"
+
 VoiceEngine = Literal["espeak", "piper"]
 
 
@@ -83,8 +85,10 @@ class BenchConfig(StrictModel):
     sip: SipBenchConfig = SipBenchConfig()
     baseline: Literal["naive", "none"] = "naive"
     dialog: str = Field(
-        "voiceagent.channels.file:minimal_dialog",
-        description="factory (PipelineConfig, PipelineResources) -> Dialog answering the calls",
+        DEFAULT_DIALOG,
+        description="factory (PipelineConfig, PipelineResources) -> Dialog answering the calls: "
+        "the clinic's front desk by default; voiceagent.channels.file:minimal_dialog has the "
+        "LLM phrase every reply (the slow case)",
     )
     device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="auto: CUDA for STT and LLM when this build and machine have it"

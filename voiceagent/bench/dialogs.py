@@ -12,12 +12,12 @@ import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from voiceagent.bench.config import DEFAULT_DIALOG
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.protocol import Dialog, DialogEvent, ExpectedInput, ReplyText, UserTurn
 from voiceagent.speech.resources import PipelineResources
 
 DialogFactory = Callable[[PipelineConfig, PipelineResources], Dialog]
-DEFAULT_DIALOG = "voiceagent.channels.file:minimal_dialog"
 GREETING = "Hello."
 
 

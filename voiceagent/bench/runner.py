@@ -24,7 +24,7 @@ from voiceagent.bench.samples import TurnSample, stages_from_trace
 from voiceagent.bench.stats import ratio
 from voiceagent.bench.sysinfo import ResourceMonitor, system_info
 from voiceagent.bench.wer import corpus_wer
-from voiceagent.config.pipeline import PipelineConfig
+from voiceagent.config.pipeline import DatabaseConfig, PipelineConfig
 
 log = logging.getLogger("voiceagent.bench")
 
@@ -65,6 +65,9 @@ def run_benchmark(bench: BenchConfig, pipeline: PipelineConfig, options: RunOpti
     t_start = time.monotonic()
     out = options.out_dir
     out.mkdir(parents=True, exist_ok=True)
+    # the benchmark's calls (and any bookings or messages they make) land in a store of
+    # their own, never in the clinic's
+    pipeline = pipeline.model_copy(update={"data_dir": out / "store", "database": DatabaseConfig()})
     bar = ProgressBar(enabled=options.progress)
     skipped: list[dict[str, str]] = []
     notes: list[str] = []
