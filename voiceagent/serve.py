@@ -62,6 +62,7 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
         fixed_phrases=SessionOptions().phrases(),
     )
     frontdesk.llm = resources.llm
+    frontdesk.warm()
     return Agent(config, frontdesk, resources, StoreCallLog(frontdesk.store))
 
 

@@ -39,3 +39,23 @@ def test_phone_dialog_factory_gives_a_working_dialog(tmp_path):
         e.text for e in reply if isinstance(e, ReplyText))
     assert dialog.state.channel == "phone"
     dialog.backend.store.dispose()
+
+
+def test_warming_computes_the_intent_prompt_before_the_first_caller(tmp_path):
+    from voiceagent.frontdesk.policy import INTENT_PROMPT
+    from voiceagent.llm.timing import TimedLLM
+
+    class Model:
+        warmed: list[str] = []
+
+        def warm(self, system_prompt: str) -> float:
+            self.warmed.append(system_prompt)
+            return 0.0
+
+    model = Model()
+    desk = FrontDesk.from_config(config_for(tmp_path), llm=TimedLLM(model))  # type: ignore[arg-type]
+    try:
+        desk.warm()
+    finally:
+        desk.store.dispose()
+    assert model.warmed == [INTENT_PROMPT]

@@ -346,23 +346,33 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
         print(f"error: {err}", file=sys.stderr)
         return 2
     options = SessionOptions()
+    name = getattr(args, "dialog", "minimal")
+    write_through: CallLog | None = None
+    dialog: Dialog
     try:
-        resources = load_resources(config)
+        if dialog_factory is None and name == "frontdesk":
+            from voiceagent.serve import load_agent
+
+            # the clinic's store, its vocabulary for the STT and the models, as `serve` has
+            # them; the call is recorded in the store like a phone call
+            agent = load_agent(config, progress=lambda _message: None)
+            resources, dialog = agent.resources, agent.frontdesk.dialog(channel="phone")
+            write_through = agent.call_log
+        else:
+            resources = load_resources(config)
+            dialog = (dialog_factory or DIALOGS[name])(config, resources)
         resources.phrases.warm(options.phrases(), rate)
     except ModelNotInstalled as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    factory = dialog_factory or DIALOGS[getattr(args, "dialog", "minimal")]
-    try:
-        dialog = factory(config, resources)
     except Exception as err:  # a clinic file or database problem: say so, no traceback
         print(
-            f"error: the {getattr(args, 'dialog', 'given')} dialog could not start: {err} "
+            f"error: the {name} dialog could not start: {err} "
             "(`--dialog minimal` runs without clinic file and database)",
             file=sys.stderr,
         )
         return 2
-    call_log = MemoryCallLog(write_through=store_call_log(dialog))
+    call_log = MemoryCallLog(write_through=write_through)
     channel = FileChannel(rate=rate)
     session = CallSession(resources, dialog, channel, call_log, config, options)
     script = CallScript(
@@ -375,18 +385,6 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
     stored = f"  call record: {session.call_id}" if call_log.write_through is not None else ""
     print(f"agent audio: {args.out}  report: {args.report}  turns: {len(report['turns'])}{stored}")
     return 0
-
-
-def store_call_log(dialog: Dialog) -> CallLog | None:
-    """The clinic store's call log when the dialog works on the store: an offline call then
-    lands in the store (transcript, tool calls, latency) like a phone call."""
-    from voiceagent.frontdesk.policy import FrontDeskDialog
-
-    if isinstance(dialog, FrontDeskDialog):
-        from voiceagent.clinic.calllog import StoreCallLog
-
-        return StoreCallLog(dialog.backend.store)
-    return None
 
 
 # what voiceagent/cli.py looks for

@@ -83,6 +83,9 @@ MEDICAL_ADVICE = (
     "ibuprofen", "tylenol", "advil", "diagnose", "diagnosis for", "what exercises should",
     "what exercise should", "what should i do about my", "do i need surgery", "is it safe to",
 )
+# the small model's one job: the system prompt whose KV state is warmed at start-up
+INTENT_PROMPT = ("Classify what the caller of a physical therapy clinic wants. Answer with one "
+                 f"intent of: {', '.join(intents.KNOWN_INTENTS)}, or unclear.")
 CORRECTABLE = {
     "full_name": ("name", "first name"), "last_name_spelled": ("spelling", "last name"),
     "dob": ("birth", "birthday", "born"), "phone": ("phone", "number"),
@@ -409,11 +412,7 @@ class FrontDeskDialog:
         if self.llm is None or len(text.split()) < 3:
             return None
         options = list(intents.KNOWN_INTENTS)
-        messages = [
-            ChatMessage("system", "Classify what the caller of a physical therapy clinic wants. "
-                        f"Answer with one intent of: {', '.join(options)}, or unclear."),
-            ChatMessage("user", text),
-        ]
+        messages = [ChatMessage("system", INTENT_PROMPT), ChatMessage("user", text)]
         try:
             value = choose(self.llm, messages, [*options, "unclear"])
         except Exception:

@@ -13,7 +13,7 @@ from voiceagent.clinic.db import Store, open_store
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.frontdesk.backend import FrontDeskBackend
-from voiceagent.frontdesk.policy import Capability, FrontDeskDialog
+from voiceagent.frontdesk.policy import INTENT_PROMPT, Capability, FrontDeskDialog
 from voiceagent.frontdesk.state import ConversationState
 from voiceagent.llm.protocol import LLM
 
@@ -39,6 +39,13 @@ class FrontDesk:
             capability=config.models.llm.capability,
             hangup_after_silences=config.endpointing.hangup_after_reprompts,
         )
+
+    def warm(self) -> None:
+        """Compute the intent prompt's KV state now, so the first caller does not wait."""
+        model = getattr(self.llm, "inner", self.llm)  # the model behind a TimedLLM
+        warm = getattr(model, "warm", None)
+        if warm is not None:
+            warm(INTENT_PROMPT)
 
     def dialog(
         self,
@@ -73,4 +80,5 @@ def phone_dialog(
     key = f"{config.clinic}|{config.database_url()}"
     if key not in _shared:
         _shared[key] = FrontDesk.from_config(config, llm=getattr(resources, "llm", None))
+        _shared[key].warm()
     return _shared[key].dialog(channel="phone", call_id=call_id)
