@@ -170,99 +170,104 @@ def _run_combo(
     bar.phase(f"{entry.name}: loading models", 1)
     t0 = time.monotonic()
     resources = load_resources(config)
-    # fixed phrases (acknowledgement, fillers) are synthesized once per rate, as a server does
-    for rate in (8000, 16000):
-        resources.phrases.warm(list(session_options.phrases()), rate)
-    load_s = time.monotonic() - t0
-    bar.advance()
-    combo: dict[str, Any] = {
-        "name": entry.name,
-        "models": {
-            "stt": config.models.stt.model,
-            "llm": config.models.llm.model,
-            "tts": config.models.tts.voice,
-        },
-        "placement": placement.__dict__,
-        "load_s": round(load_s, 2),
-        "paths": {},
-    }
-    samples: list[TurnSample] = []
+    try:
+        # fixed phrases (acknowledgement, fillers) are synthesized once per rate, as a server does
+        for rate in (8000, 16000):
+            resources.phrases.warm(list(session_options.phrases()), rate)
+        load_s = time.monotonic() - t0
+        bar.advance()
+        combo: dict[str, Any] = {
+            "name": entry.name,
+            "models": {
+                "stt": config.models.stt.model,
+                "llm": config.models.llm.model,
+                "tts": config.models.tts.voice,
+            },
+            "placement": placement.__dict__,
+            "load_s": round(load_s, 2),
+            "paths": {},
+        }
+        samples: list[TurnSample] = []
 
-    bar.phase(f"{entry.name}: STT accuracy on all clips", len(corpus.clips))
-    stt_samples = standalone.measure_stt(resources.stt, corpus.clips, bar.advance)
-    combo["wer"] = standalone.wer_summary(stt_samples)
-    bar.phase(f"{entry.name}: TTS and LLM speed", 2)
-    tts_rows = standalone.measure_tts(resources.tts)
-    bar.advance()
-    llm_rows = standalone.measure_llm(resources.llm) if resources.llm is not None else []
-    if resources.llm is not None:
-        combo["prompt_cache"] = standalone.measure_prompt_cache(resources.llm)
-    bar.advance()
-    combo["rtf"] = standalone.rtf_summary(stt_samples, tts_rows, llm_rows)
+        bar.phase(f"{entry.name}: STT accuracy on all clips", len(corpus.clips))
+        stt_samples = standalone.measure_stt(resources.stt, corpus.clips, bar.advance)
+        combo["wer"] = standalone.wer_summary(stt_samples)
+        bar.phase(f"{entry.name}: TTS and LLM speed", 2)
+        tts_rows = standalone.measure_tts(resources.tts)
+        bar.advance()
+        llm_rows = standalone.measure_llm(resources.llm) if resources.llm is not None else []
+        if resources.llm is not None:
+            combo["prompt_cache"] = standalone.measure_prompt_cache(resources.llm)
+        bar.advance()
+        combo["rtf"] = standalone.rtf_summary(stt_samples, tts_rows, llm_rows)
 
-    runner = FileCallRunner(config, resources, dialog_factory, session_options)
-    if "file" in options.paths:
-        bar.phase(f"{entry.name}: streaming calls (in process)", len(latency_clips))
+        runner = FileCallRunner(config, resources, dialog_factory, session_options)
+        if "file" in options.paths:
+            bar.phase(f"{entry.name}: streaming calls (in process)", len(latency_clips))
 
-        def file_path() -> list[TurnSample]:
-            from voiceagent.bench.file_driver import CallStalled, samples_from_call
+            def file_path() -> list[TurnSample]:
+                from voiceagent.bench.file_driver import CallStalled, samples_from_call
 
-            got = []
-            for clip in latency_clips:
-                try:
-                    got += samples_from_call(runner.call([clip]), entry.name, "file")
-                except CallStalled as err:
-                    skipped.append({"what": f"{entry.name} file call {clip.id}", "why": str(err)})
-                bar.advance()
-            return got
+                got = []
+                for clip in latency_clips:
+                    try:
+                        got += samples_from_call(runner.call([clip]), entry.name, "file")
+                    except CallStalled as err:
+                        skipped.append(
+                            {"what": f"{entry.name} file call {clip.id}", "why": str(err)}
+                        )
+                    bar.advance()
+                return got
 
-        file_samples, res = phases.measure(file_path)
-        samples += file_samples
-        combo["paths"]["file"] = _path_summary(file_samples, res, len(latency_clips))
-        combo["streaming_wer"] = _streaming_wer(file_samples, latency_clips)
+            file_samples, res = phases.measure(file_path)
+            samples += file_samples
+            combo["paths"]["file"] = _path_summary(file_samples, res, len(latency_clips))
+            combo["streaming_wer"] = _streaming_wer(file_samples, latency_clips)
 
-    if bench.baseline == "naive":
-        bar.phase(f"{entry.name}: naive sequential baseline", len(latency_clips))
+        if bench.baseline == "naive":
+            bar.phase(f"{entry.name}: naive sequential baseline", len(latency_clips))
 
-        def naive_path() -> list[TurnSample]:
-            return _run_naive(
-                entry.name, config, resources, dialog_factory, latency_clips, bar.advance
+            def naive_path() -> list[TurnSample]:
+                return _run_naive(
+                    entry.name, config, resources, dialog_factory, latency_clips, bar.advance
+                )
+
+            naive_samples, res = phases.measure(naive_path)
+            samples += naive_samples
+            combo["paths"]["naive"] = _path_summary(naive_samples, res, len(latency_clips))
+
+        if "sip" in options.paths and bench.sip.enabled and index == 0:
+            sip_samples, res = _run_sip(
+                entry.name,
+                config,
+                resources,
+                bench,
+                latency_clips,
+                options.out_dir / "sip",
+                bar,
+                phases,
+                skipped,
             )
+            if sip_samples:
+                samples += sip_samples
+                combo["paths"]["sip"] = _path_summary(sip_samples, res, bench.sip.turns)
 
-        naive_samples, res = phases.measure(naive_path)
-        samples += naive_samples
-        combo["paths"]["naive"] = _path_summary(naive_samples, res, len(latency_clips))
-
-    if "sip" in options.paths and bench.sip.enabled and index == 0:
-        sip_samples, res = _run_sip(
-            entry.name,
-            config,
-            resources,
-            bench,
-            latency_clips,
-            options.out_dir / "sip",
-            bar,
-            phases,
-            skipped,
-        )
-        if sip_samples:
-            samples += sip_samples
-            combo["paths"]["sip"] = _path_summary(sip_samples, res, bench.sip.turns)
-
-    stream = combo["paths"].get("file", {}).get("stages", {})
-    naive = combo["paths"].get("naive", {}).get("stages", {})
-    combo["streaming_gain"] = {
-        f"{stage}_{q}": _round(ratio(naive.get(stage, {}).get(q), stream.get(stage, {}).get(q)))
-        for stage in ("first_content_audio", "first_audio")
-        for q in ("p50", "p95")
-    }
-    sweep_all = bench.concurrency.combos == 0
-    if bench.concurrency.enabled and (sweep_all or index < bench.concurrency.combos):
-        combo["concurrency"], conc_samples = _sweep(
-            entry.name, runner, bench, latency_clips, bar, phases
-        )
-        samples += conc_samples
-    return combo, samples
+        stream = combo["paths"].get("file", {}).get("stages", {})
+        naive = combo["paths"].get("naive", {}).get("stages", {})
+        combo["streaming_gain"] = {
+            f"{stage}_{q}": _round(ratio(naive.get(stage, {}).get(q), stream.get(stage, {}).get(q)))
+            for stage in ("first_content_audio", "first_audio")
+            for q in ("p50", "p95")
+        }
+        sweep_all = bench.concurrency.combos == 0
+        if bench.concurrency.enabled and (sweep_all or index < bench.concurrency.combos):
+            combo["concurrency"], conc_samples = _sweep(
+                entry.name, runner, bench, latency_clips, bar, phases
+            )
+            samples += conc_samples
+        return combo, samples
+    finally:
+        resources.close()  # its LLM thread would slow the next combination's
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:

@@ -78,7 +78,12 @@ def phone_dialog(
     touches to it; the speech session records the turns itself.
     """
     key = f"{config.clinic}|{config.database_url()}"
+    llm = getattr(resources, "llm", None)
     if key not in _shared:
-        _shared[key] = FrontDesk.from_config(config, llm=getattr(resources, "llm", None))
+        _shared[key] = FrontDesk.from_config(config, llm=llm)
         _shared[key].warm()
-    return _shared[key].dialog(channel="phone", call_id=call_id)
+    desk = _shared[key]
+    if desk.llm is not llm:  # other models loaded since (the benchmark's next combination)
+        desk.llm = llm
+        desk.warm()
+    return desk.dialog(channel="phone", call_id=call_id)

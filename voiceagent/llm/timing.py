@@ -38,3 +38,9 @@ class TimedLLM:
                 clock.trace.llm_used = True
                 first = False
             yield piece
+
+    def close(self) -> None:
+        """Release the model's thread, where the model has one."""
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()

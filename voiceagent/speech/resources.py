@@ -30,6 +30,13 @@ class PipelineResources:
     vad_factory: Callable[[], VAD]
     llm: LLM | None = None
 
+    def close(self) -> None:
+        """Release what the models hold beyond memory (the LLM's thread and its OpenMP
+        team, which would slow a model loaded after them)."""
+        close = getattr(self.llm, "close", None)
+        if close is not None:
+            close()
+
 
 def load_resources(
     config: PipelineConfig,
