@@ -73,7 +73,8 @@ flags="-DLLAVA_BUILD=OFF"
 # Native code for this CPU, but never Intel AMX: CPUID reports AMX in VMs that do not give
 # the guest its tile state (Firecracker, some clouds), and the first `ldtilecfg` then kills
 # the process. Explicit -mno-* flags win over -march=native whatever their order.
-cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+cflags=""
+[[ $(uname -m) == x86_64 ]] && cflags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 build_id="$LLAMA_VERSION $flags ${CMAKE_ARGS:-} $cflags"
 mkdir -p "$WHEELHOUSE"
 if ! ls "$WHEELHOUSE"/llama_cpp_python-"$LLAMA_VERSION"-*.whl >/dev/null 2>&1 \
