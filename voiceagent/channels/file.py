@@ -382,7 +382,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
     write_wav(args.out, result.agent_audio, rate)
     report = build_report(session, call_log, result, channel)
     args.report.write_text(json.dumps(report, indent=2))
-    stored = f"  call record: {session.call_id}" if call_log.write_through is not None else ""
+    stored = f"  call record: {session.call_id}" if report["stored"] else ""
     print(f"agent audio: {args.out}  report: {args.report}  turns: {len(report['turns'])}{stored}")
     return 0
 

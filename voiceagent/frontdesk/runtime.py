@@ -42,8 +42,7 @@ class FrontDesk:
 
     def warm(self) -> None:
         """Compute the intent prompt's KV state now, so the first caller does not wait."""
-        model = getattr(self.llm, "inner", self.llm)  # the model behind a TimedLLM
-        warm = getattr(model, "warm", None)
+        warm = getattr(self.llm, "warm", None)
         if warm is not None:
             warm(INTENT_PROMPT)
 

@@ -39,6 +39,11 @@ class TimedLLM:
                 first = False
             yield piece
 
+    def warm(self, system_prompt: str) -> float:
+        """Compute ``system_prompt``'s KV state now, where the model keeps one (else 0 s)."""
+        warm = getattr(self.inner, "warm", None)
+        return float(warm(system_prompt)) if warm is not None else 0.0
+
     def close(self) -> None:
         """Release the model's thread, where the model has one."""
         close = getattr(self.inner, "close", None)

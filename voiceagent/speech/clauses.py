@@ -103,11 +103,11 @@ class ClauseBuffer:
             return clause
         if self._first:
             words = self._text.split()
-            complete = words if self._text[-1:].isspace() else words[:-1]
+            ended = self._text[-1:].isspace()  # else the last word is still arriving
+            complete = words if ended else words[:-1]
             if len(complete) > self._first_max:
                 cut = first_cut(complete, self._first_max)
-                # keep a trailing space only if the last word was complete
-                self._text = " ".join(words[cut:]) + (" " if complete is words else "")
+                self._text = " ".join(words[cut:]) + (" " if ended else "")
                 self._first = False
                 return " ".join(words[:cut])
         return None

@@ -35,9 +35,9 @@ Turn-taking rules (config ``endpointing``):
   dialog expects digits, a date, an ID or spelling (``Dialog.expected_input()``);
 * after ``speculate_after_ms`` of silence the final STT pass starts, and, if the dialog can
   roll back (``checkpoint()``/``restore()``), the reply too; it is released at the endpoint
-  or thrown away when the caller goes on; effects never happen before the endpoint: tool
-  events wait for it here, and the dialog's own effects wait in
-  :func:`voiceagent.dialog.speculation.before_effect`;
+  or thrown away when the caller goes on; effects never happen before the endpoint: the
+  dialog's effects wait in :func:`voiceagent.dialog.speculation.before_effect`, its tool
+  records reach the call log once the turn is confirmed, and transfers and hang-ups wait here;
 * caller speech of ``barge_in_min_ms`` (and loud enough) during playback pauses it at once;
   if the words turn out to be a backchannel ("mm-hm", a cough: no words) playback resumes,
   otherwise the reply is cancelled and ``Dialog.interrupted(spoken)`` trims the history;
@@ -581,6 +581,7 @@ class CallSession:
         checkpoint = (
             self.dialog.checkpoint() if isinstance(self.dialog, SpeculativeDialog) else None
         )
+
         def confirmed() -> None:  # the dialog's effects wait here for the endpoint
             if not self._wait_release(reply):
                 raise SpeculationDiscarded
@@ -655,11 +656,8 @@ class CallSession:
                     first_clause = False
                     continue
                 if isinstance(event, ToolCall):
-                    # a speculative dialog holds its effects in before_effect(); any other
-                    # one only runs once its turn is confirmed
-                    if not isinstance(self.dialog, SpeculativeDialog):
-                        if not self._wait_release(reply):
-                            return False
+                    # a record of the dialog's work: its effects wait in before_effect(), and
+                    # only a dialog that can roll back (SpeculativeDialog) runs unconfirmed
                     pending_call = event
                     ack_timer = threading.Timer(
                         self.ep_cfg.ack_after_ms / 1000.0, self._acknowledge, args=(reply,)
