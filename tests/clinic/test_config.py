@@ -205,13 +205,25 @@ def test_spoken_provider_names_match_only_when_unambiguous() -> None:
     assert clinic.match_provider("Dr. Who") is None
 
 
-def test_red_flag_phrases_are_found_in_what_the_caller_said() -> None:
-    clinic = load_clinic(EXAMPLE)
-    flag = clinic.red_flag_in("Well, I have NUMBNESS in both legs since this morning.")
+def test_red_flag_signs_in_the_example_config_are_valid_and_found() -> None:
+    from voiceagent.frontdesk.redflags import detect, rules_from_clinic
+
+    rules = rules_from_clinic(load_clinic(EXAMPLE))
+    flag = detect("Well, I have NUMBNESS in both legs since this morning.", rules)
     assert flag is not None and flag.id == "cauda-equina"
     assert "emergency" in flag.advice
-    assert clinic.red_flag_in("I fell and hit my head on the stairs").id == "head-injury"  # type: ignore[union-attr]
-    assert clinic.red_flag_in("my knee hurts when I climb stairs") is None
+    assert detect("I fell and hit my head on the stairs", rules).id == "head-injury"  # type: ignore[union-attr]
+    assert detect("my knee hurts when I climb stairs", rules) is None
+
+
+def test_a_red_flag_sign_without_a_concept_names_the_key(tmp_path: Path) -> None:
+    bad = EXAMPLE.read_text().replace("      - short|shortness + breath\n",
+                                      "      - short|shortness + \n")
+    path = tmp_path / "clinic.yaml"
+    path.write_text(bad)
+    with pytest.raises(Exception) as err:
+        load_clinic(path)
+    assert "red_flags" in str(err.value) and "signs" in str(err.value)
 
 
 def test_transfer_needs_exactly_one_of_extension_or_sip_uri(tmp_path: Path) -> None:

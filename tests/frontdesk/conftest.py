@@ -54,9 +54,12 @@ CLINIC = {
                     "assistant_identification": "I'm the clinic's automated assistant.",
                     "recording_notice": "This call may be recorded."},
     "red_flags": [{"id": "emergency", "phrases": ["chest pain", "can't breathe",
-                   "numbness in both legs", "lost control of my bladder"],
+                   "lost control of my bladder"],
+                   "signs": ["numb|numbness + both legs|both my legs"],
                    "advice": "That sounds like it needs urgent care. If it's an emergency, "
-                   "hang up and call 911."}],
+                   "hang up and call 911."},
+                  {"id": "clot", "severity": "urgent", "signs": ["calf + swollen + hot|red"],
+                   "advice": "A hot, swollen calf should be seen by a doctor today."}],
     "intents": {"book": ["I'd like to book an appointment", "I need to see a therapist"]},
 }
 

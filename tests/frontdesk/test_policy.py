@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from tests.frontdesk.conftest import CLINIC, SUNDAY_10AM, add_patient, make_clinic
 from voiceagent.clinic import scheduling
+from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.models import Appointment, Coverage, Lead, Message, Referral
 from voiceagent.dialog.protocol import (
     EndCall,
@@ -20,6 +21,7 @@ from voiceagent.dialog.protocol import (
     Transfer,
     UserTurn,
 )
+from voiceagent.frontdesk.backend import FrontDeskBackend
 from voiceagent.frontdesk.policy import FrontDeskDialog
 from voiceagent.frontdesk.state import ConversationState
 
@@ -186,12 +188,26 @@ def test_transfer_nobody_answers_ends_in_a_message_for_a_call_back(backend, stor
         assert s.scalars(select(Message)).one().callback_phone == "+15551234567"
 
 
-def test_red_flag_gives_advice_and_transfers_before_anything_else(backend):
+def test_an_emergency_gets_advice_and_an_urgent_message_and_no_transfer(backend, store):
     dialog = FrontDeskDialog(backend)
     events = run(dialog, ["I want to book, but I have chest pain right now"])
     assert "call 911" in said(events)
+    assert not any(isinstance(e, Transfer) for e in events)
+    assert isinstance(events[-1], EndCall)
+    assert dialog.state.outcome == "emergency_escalation"
+    with store.transaction() as s:
+        assert s.scalars(select(Message)).one().priority == "urgent"
+
+
+def test_an_emergency_is_transferred_only_where_the_config_allows_it(store, clock):
+    flags = [{"id": "emergency", "phrases": ["chest pain"], "advice": "Call 911 now.",
+              "transfer": True}]
+    dialog = FrontDeskDialog(FrontDeskBackend(store, make_clinic(red_flags=flags),
+                                              Actor("assistant", "call-1"),
+                                              clock=lambda: clock[0]))
+    events = run(dialog, ["I have chest pain right now"])
+    assert "911" in said(events)
     assert any(isinstance(e, Transfer) for e in events)
-    assert dialog.state.outcome == "red_flag:emergency"
 
 
 def test_red_flag_when_nobody_can_take_it_leaves_an_urgent_message(backend, clock, store):
@@ -201,6 +217,23 @@ def test_red_flag_when_nobody_can_take_it_leaves_an_urgent_message(backend, cloc
     assert isinstance(events[-1], EndCall)
     with store.transaction() as s:
         assert s.scalars(select(Message)).one().priority == "urgent"
+
+
+def test_urgent_symptoms_leave_a_message_and_the_call_goes_on(backend, store):
+    dialog = FrontDeskDialog(backend)
+    events = run(dialog, ["my calf is swollen and hot since yesterday"])
+    assert "doctor today" in said(events)
+    assert not isinstance(events[-1], EndCall)
+    assert dialog.state.step == "wrap_up"
+    with store.transaction() as s:
+        assert s.scalars(select(Message)).one().priority == "urgent"
+
+
+def test_ordinary_pain_is_not_a_red_flag(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["I'd like to book an appointment"])
+    events = run(dialog, ["pain"])
+    assert "911" not in said(events) and dialog.state.outcome is None
 
 
 def test_medical_advice_is_refused_and_the_question_repeated(backend):

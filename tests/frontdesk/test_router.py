@@ -75,7 +75,8 @@ def test_unknown_config_intent_is_routed_by_its_examples():
 
 
 def test_red_flag_rules_can_be_given_directly():
-    router = IntentRouter(red_flags=[RedFlagRule("x", ("sudden swelling",), "see a doctor")])
+    router = IntentRouter(red_flags=[RedFlagRule("x", "see a doctor",
+                                                 phrases=("sudden swelling",))])
     assert router.red_flag("there's some sudden swelling in my calf").id == "x"
     assert router.red_flag("no swelling at all") is None
 

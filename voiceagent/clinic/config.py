@@ -192,11 +192,36 @@ class Disclosures(StrictModel):
 
 
 class RedFlag(StrictModel):
-    """Phrases that end booking and get the emergency advice (and a transfer/escalation)."""
+    """Symptoms that end booking and get the advice and an urgent message to the clinical
+    owners. ``phrases`` match as whole words; each of ``signs`` is a combination of concepts
+    that must all be said in one sentence (``"chest + pain|pressure|tight"``), so that "pain"
+    or a body part alone never fires. A concept the caller negates does not count."""
 
     id: str
-    phrases: list[str] = Field(min_length=1)
+    severity: Literal["emergency", "urgent"] = "emergency"
+    phrases: list[str] = []
+    signs: list[str] = []
     advice: str
+    transfer: bool = Field(False, description="transfer to staff after the advice (emergencies "
+                           "are not transferred unless this is set)")
+    message_category: str | None = Field(None, description="category of the urgent message; "
+                                         "default: the first clinical one")
+
+    @field_validator("signs")
+    @classmethod
+    def _signs(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            parts = [p.strip() for p in spec.split("+")]
+            if any(not p or any(not a.strip() for a in p.split("|")) for p in parts):
+                raise ValueError(f"{spec!r}: write a sign as 'a|b + c|d' (concepts joined by "
+                                 "+, alternatives by |)")
+        return value
+
+    @model_validator(mode="after")
+    def _something_fires(self) -> RedFlag:
+        if not self.phrases and not self.signs:
+            raise ValueError("give phrases or signs (or both)")
+        return self
 
 
 class ClinicConfig(StrictModel):
@@ -291,16 +316,6 @@ class ClinicConfig(StrictModel):
             return True
         hours = target.hours.on(local.date())
         return hours is not None and hours.start <= local.time() < hours.end
-
-    def red_flag_in(self, text: str) -> RedFlag | None:
-        """The first red flag whose phrase occurs in ``text`` (case and punctuation ignored)."""
-        said = " ".join(re.findall(r"[a-z0-9']+", text.lower()))
-        for flag in self.red_flags:
-            for phrase in flag.phrases:
-                wanted = " ".join(re.findall(r"[a-z0-9']+", phrase.lower()))
-                if wanted and re.search(rf"(^| ){re.escape(wanted)}($| )", said):
-                    return flag
-        return None
 
     def match_provider(self, spoken: str) -> Provider | None:
         """The provider a caller means ("Dr. Reyes", "Jordan", "doctor okafor"), if clear.

@@ -44,7 +44,8 @@ from voiceagent.frontdesk.answers import (
     store_request,
 )
 from voiceagent.frontdesk.backend import FrontDeskBackend
-from voiceagent.frontdesk.router import IntentRouter, RedFlagRule, is_affirmative, is_negative
+from voiceagent.frontdesk.redflags import RedFlagRule, Severity
+from voiceagent.frontdesk.router import IntentRouter, is_affirmative, is_negative
 from voiceagent.frontdesk.saystream import SayStream
 from voiceagent.frontdesk.state import ConversationState
 from voiceagent.frontdesk.tools import ToolBox
@@ -284,28 +285,46 @@ class FrontDeskDialog:
         yield from self._say(f"{lead} {question}".strip(), prompt=question)
 
     def _red_flag(self, flag: RedFlagRule) -> Iterator[DialogEvent]:
-        self.state.outcome = f"red_flag:{flag.id}"
-        events: list[DialogEvent] = []
+        """Advice first, then an urgent message to the clinical owners. An emergency ends
+        the call (a transfer only where the config allows it: the caller needs 911, not the
+        desk); after urgent advice the caller may go on."""
+        self.state.fields["red_flag"] = flag.id
         yield from self._say(flag.advice, prompt="")
-        result = self._tool("transfer_call", {"summary": f"red flag: {flag.id}"}, events)
-        yield from events
-        if result.ok:
-            self.state.outcome = f"red_flag:{flag.id}"
-            yield from self._say("I'm connecting you with our staff now.", prompt="")
-            self.state.step = steps.ENDED
-            yield Transfer(str(result.data["address"]), summary=f"Red flag: {flag.id}.")
-            return
+        emergency = flag.severity is Severity.EMERGENCY
+        if emergency:
+            self.state.outcome = "emergency_escalation"
+        if flag.transfer:
+            events: list[DialogEvent] = []
+            result = self._tool("transfer_call", {"summary": f"red flag: {flag.id}"}, events)
+            yield from events
+            if result.ok:
+                self.state.outcome = "emergency_escalation"
+                yield from self._say("I'm connecting you with our staff now.", prompt="")
+                self.state.step = steps.ENDED
+                yield Transfer(str(result.data["address"]), summary=f"Red flag: {flag.id}.")
+                return
         events = []
         phone = self.state.fields.get("phone")
         self._tool("take_message", {
             "name": self._caller_name() or "caller", "phone": phone or "unknown",
-            "message": f"Red flag reported ({flag.id}); please call back urgently.",
-            "urgent": True,
+            "message": f"Red flag reported ({flag.id}, {flag.severity.value}); the caller was "
+                       "given the advice. Please call back urgently.",
+            "urgent": True, "category": flag.message_category or self._clinical_category(),
         }, events)
         yield from events
-        self.state.outcome = f"red_flag:{flag.id}"
-        yield from self._end("I've flagged this for our clinical team as urgent. "
-                             "Please don't wait for our call if it gets worse. Goodbye.")
+        if emergency:
+            yield from self._end("I've also let our clinical team know. Please don't wait: "
+                                 "get help now. Goodbye.", outcome="emergency_escalation")
+            return
+        self.state.outcome = self.state.outcome or "urgent_symptoms"
+        yield from self._wrap("I've let our clinical team know, and someone will call you back "
+                              "today.")
+
+    def _clinical_category(self) -> str | None:
+        for c in self.clinic.message_categories:
+            if "clinic" in c.id.lower() or "clinic" in c.name.lower():
+                return c.id
+        return None
 
     def _caller_name(self) -> str:
         return " ".join(p for p in (self.state.fields.get("first_name"),

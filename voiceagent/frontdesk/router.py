@@ -1,4 +1,5 @@
-"""Deterministic intent routing: red flags first, then keywords plus fuzzy example phrases.
+"""Deterministic intent routing: red flags first (exact, see redflags.py), then keywords plus
+fuzzy example phrases.
 
 The small bundled LLM picks the right tool only a third of the time, so the step a call is
 in is decided here, from the clinic's own example phrases (``intents:`` in clinic.yaml)
@@ -12,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
+
+from voiceagent.frontdesk.redflags import RedFlagRule, detect, rules_from_clinic
 
 # The intents the dialog policy acts on. Clinic configs may add example phrases to these
 # (or define others; an unknown intent is treated as "take a message").
@@ -91,15 +94,6 @@ def _has_phrase(norm: str, words: Sequence[str], phrase: str) -> bool:
 
 
 @dataclass(frozen=True)
-class RedFlagRule:
-    """Phrases that mean "this is not a booking call": emergency advice, then a person."""
-
-    id: str
-    phrases: tuple[str, ...]
-    advice: str
-
-
-@dataclass(frozen=True)
 class Route:
     """Where a caller's words point. ``intent`` None: no intent was clear."""
 
@@ -129,27 +123,11 @@ class IntentRouter:
     def from_clinic(cls, clinic: object) -> IntentRouter:
         """Build from a ClinicConfig (its ``intents`` and ``red_flags``)."""
         intents = getattr(clinic, "intents", {}) or {}
-        flags = [
-            RedFlagRule(f.id, tuple(f.phrases), f.advice)
-            for f in getattr(clinic, "red_flags", []) or []
-        ]
-        return cls(intents, flags)
+        return cls(intents, rules_from_clinic(clinic))
 
     def red_flag(self, text: str) -> RedFlagRule | None:
-        """The first red flag whose phrase the text contains (fuzzily, for long phrases)."""
-        norm = normalize(text)
-        if not norm:
-            return None
-        for rule in self.red_flags:
-            for phrase in rule.phrases:
-                target = normalize(phrase)
-                if _has_phrase(norm, norm.split(), target):
-                    return rule
-                if len(target) >= 10 and fuzz.partial_ratio(target, norm) >= 90:
-                    return rule
-                if " " in target and fuzz.token_set_ratio(target, norm) >= 90:
-                    return rule
-        return None
+        """The red flag the caller's words describe (see :mod:`voiceagent.frontdesk.redflags`)."""
+        return detect(text, self.red_flags)
 
     def scores(self, text: str) -> dict[str, float]:
         """Each intent's score: keyword weights plus example similarity (0..3)."""
