@@ -83,6 +83,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "talk": ("voiceagent.channels.local", "talk to the agent with a microphone and speaker"),
     "chat": ("voiceagent.channels.text", "talk to the front desk in text (or run a script)"),
     "bench": ("voiceagent.bench.cli", "measure per-stage latency on a generated corpus"),
+    "eval": ("voiceagent.evals.cli", "score the front desk on realistic caller scenarios"),
 }
 
 

@@ -47,6 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--now", type=datetime.fromisoformat, default=None, metavar="ISO",
                         help="pretend it is this time (aware ISO datetime), for repeatable "
                         "scripts, e.g. 2026-11-23T10:00:00-06:00")
+    parser.add_argument("--caller-id", default=None, metavar="NUMBER",
+                        help="the number the conversation comes from, as a phone call carries "
+                        "it (e.g. +16085550123)")
     parser.add_argument("--no-llm", action="store_true",
                         help="do not load the language model (router and templates only)")
     parser.add_argument("--capability", choices=["small", "capable"], default=None,
@@ -100,14 +103,15 @@ def read_script(path: Path) -> list[str]:
 class ChatRun:
     """One text conversation on a front desk, recorded in the store's call log."""
 
-    def __init__(self, frontdesk: Any, channel: str = "chat") -> None:
+    def __init__(self, frontdesk: Any, channel: str = "chat",
+                 caller_id: str | None = None) -> None:
         from voiceagent.clinic.calllog import StoreCallLog
 
         self.frontdesk = frontdesk
         self.call_log = StoreCallLog(frontdesk.store)
-        self.call_id = self.call_log.open_call(channel, None)
+        self.call_id = self.call_log.open_call(channel, caller_id)
         self.dialog = frontdesk.dialog(channel=channel, call_id=self.call_id,
-                                       call_log=self.call_log)
+                                       call_log=self.call_log, caller_id=caller_id)
         self.silences = 0
         self.ended = False
 
@@ -179,9 +183,10 @@ class ChatRun:
         return {"call_id": self.call_id, "state": state, "stored": stored}
 
 
-def run_script(frontdesk: Any, lines: list[str]) -> dict[str, Any]:
+def run_script(frontdesk: Any, lines: list[str],
+               caller_id: str | None = None) -> dict[str, Any]:
     """Run a scripted conversation; returns every turn's events and the final state."""
-    chat = ChatRun(frontdesk)
+    chat = ChatRun(frontdesk, caller_id=caller_id)
     turns: list[dict[str, Any]] = [
         {"caller": None, "events": [event_json(e) for e in chat.greeting()]}]
     for line in lines:
@@ -210,8 +215,9 @@ def _print_events(events: list[DialogEvent], out: TextIO, verbose: bool = True) 
             print(f"  [call ended: {e.reason}]", file=out)
 
 
-def interactive(frontdesk: Any, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    chat = ChatRun(frontdesk)
+def interactive(frontdesk: Any, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout,
+                caller_id: str | None = None) -> int:
+    chat = ChatRun(frontdesk, caller_id=caller_id)
     _print_events(chat.greeting(), out)
     try:
         while not chat.ended:
@@ -278,7 +284,7 @@ def run(args: argparse.Namespace) -> int:
     frontdesk = _load_frontdesk(args)
     try:
         if args.script is not None:
-            result = run_script(frontdesk, read_script(args.script))
+            result = run_script(frontdesk, read_script(args.script), args.caller_id)
             if args.json:
                 print(json.dumps(result, indent=2, default=str))
             else:
@@ -290,7 +296,7 @@ def run(args: argparse.Namespace) -> int:
                         print(f"agent> {text}")
                 print(f"outcome: {result['final']['state']['outcome']}")
             return 0
-        return interactive(frontdesk)
+        return interactive(frontdesk, caller_id=args.caller_id)
     finally:
         frontdesk.store.dispose()
 

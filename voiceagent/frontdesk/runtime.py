@@ -53,11 +53,12 @@ class FrontDesk:
         call_id: str | None = None,
         call_log: CallLog | None = None,
         state: ConversationState | None = None,
+        caller_id: str | None = None,
     ) -> FrontDeskDialog:
         """A dialog for one conversation; ``call_log`` records its turns and tool calls."""
         backend = FrontDeskBackend(self.store, self.clinic, Actor("assistant", call_id),
                                    clock=self.clock)
-        state = state or ConversationState(channel=channel)
+        state = state or ConversationState(channel=channel, caller_id=caller_id)
         return FrontDeskDialog(
             backend, llm=self.llm, capability=self.capability, state=state, call_log=call_log,
             call_id=call_id, hangup_after_silences=self.hangup_after_silences,

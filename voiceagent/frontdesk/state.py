@@ -26,6 +26,7 @@ class ConversationState:
 
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     channel: str = "chat"
+    caller_id: str | None = None  # the phone number the call or text came from, if known
     step: str = INTENT
     intent: str | None = None
     pending: str | None = None  # the field the last prompt asked for
