@@ -111,7 +111,7 @@ def parse_field(
         return f"I have {adjuster.readback}."
     if field == "date_of_injury":
         injured = parse_past_date(text, today, what="date of the injury",
-                                  kind="date_of_injury", max_years=10)
+                                  kind="date_of_injury", max_years=10, recent=True)
         f["date_of_injury"] = injured.value.isoformat()
         return f"I have {injured.readback}."
     if field == "employer":

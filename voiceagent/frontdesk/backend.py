@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from voiceagent.clinic import leads, messages, patients, scheduling
+from voiceagent.clinic import audit, leads, messages, patients, scheduling
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.db import Store
@@ -43,6 +43,72 @@ class IntakeRecord:
     adjuster_phone: str | None = None
     date_of_injury: date | None = None
     employer: str | None = None
+    group_number: str | None = None
+    subscriber_name: str | None = None
+    subscriber_relationship: str = "self"
+    plan_type: str | None = None
+    email: str | None = None
+    referring_practice: str | None = None
+    surgery: str | None = None
+    surgery_date: date | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    dob: date | None = None
+    phone: str | None = None
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> IntakeRecord:
+        """What the conversation collected (``ConversationState.fields``), typed."""
+
+        def day(key: str) -> date | None:
+            value = fields.get(key)
+            try:
+                return date.fromisoformat(value) if value else None
+            except ValueError:
+                return None
+
+        def text(key: str) -> str | None:
+            value = (fields.get(key) or "").strip()
+            return value or None
+
+        payer = text("payer")
+        plan = text("plan_type")
+        kind = "commercial"
+        if fields.get("payer_self_pay") == "yes" or payer == "self-pay" or plan == "self_pay":
+            payer, kind = None, "self_pay"
+        elif fields.get("coverage_kind") in ("workers_comp", "auto"):
+            kind = fields["coverage_kind"]
+        elif plan in ("medicare", "medicare_advantage", "medicaid", "supplement"):
+            kind = plan
+        elif payer and "medicare" in payer.lower():
+            kind = "medicare_advantage" if "advantage" in payer.lower() else "medicare"
+        relationship = fields.get("subscriber_relationship") or "self"
+        return cls(
+            reason=text("reason"), body_part=text("body_part"), payer_name=payer,
+            member_id=text("member_id"), referring_provider=text("referring_provider"),
+            referring_npi=text("referring_npi"), coverage_kind=kind,
+            claim_number=text("claim_number"), adjuster_name=text("adjuster_name"),
+            adjuster_phone=text("adjuster_phone"), date_of_injury=day("date_of_injury"),
+            employer=text("employer"), group_number=text("group_number"),
+            subscriber_name=text("subscriber_name"), subscriber_relationship=relationship,
+            plan_type=plan or (kind if kind != "commercial" else None), email=text("email"),
+            referring_practice=text("referring_practice"), surgery=text("surgery"),
+            surgery_date=day("surgery_date"), first_name=text("first_name"),
+            last_name=text("last_name"), dob=day("dob"), phone=text("phone"),
+        )
+
+    def summary(self) -> str:
+        """The inquiry in a few words for a staff message (stored, never logged)."""
+        parts = [f"{self.first_name or ''} {self.last_name or ''}".strip() or "A caller"]
+        if self.reason:
+            parts.append(f"reason: {self.reason[:200]}")
+        if self.referring_provider:
+            parts.append(f"referred by {self.referring_provider}")
+        if self.payer_name or self.coverage_kind != "commercial":
+            parts.append(f"coverage: {self.payer_name or self.coverage_kind}")
+        if self.dob:
+            parts.append(f"born {self.dob.isoformat()}")
+        return "; ".join(parts)
 
 
 @dataclass
@@ -166,7 +232,12 @@ class FrontDeskBackend:
                     self.store, patient_id=patient_id,
                     payer_name=intake.payer_name or "self-pay",
                     member_id=intake.member_id or None, actor=self.actor,
-                    kind=intake.coverage_kind, claim_number=intake.claim_number or None,
+                    kind=intake.coverage_kind if intake.coverage_kind in patients.COVERAGE_KINDS
+                    else "commercial", claim_number=intake.claim_number or None,
+                    group_number=intake.group_number,
+                    subscriber_name=intake.subscriber_name,
+                    subscriber_relationship=intake.subscriber_relationship
+                    if intake.subscriber_relationship in patients.RELATIONSHIPS else "other",
                     adjuster_name=intake.adjuster_name or None,
                     adjuster_phone=intake.adjuster_phone or None,
                     date_of_injury=intake.date_of_injury,
@@ -186,6 +257,33 @@ class FrontDeskBackend:
             why="caller asked to book",
         )
         return lead.lead_id
+
+    @effect
+    def log_inquiry(self, intake: IntakeRecord, channel: str, phone: str | None) -> None:
+        """An inquiry that ended before a booking: a lead with what was learned (and the
+        patient, when name and date of birth are known), plus a call-back message for the
+        front desk, so the caller is followed up."""
+        patient_id = None
+        if intake.first_name and intake.last_name and intake.dob:
+            patient_id = self.find_or_create_patient(intake.first_name, intake.last_name,
+                                                     intake.dob, phone)
+            self.record_intake(patient_id, intake, channel)
+        else:
+            channel = {"chat": "web_chat", "text": "web_chat"}.get(channel, channel)
+            leads.open_lead(self.store, actor=self.actor,
+                            source="physician_referral" if intake.referring_provider else None,
+                            channel=channel if channel in leads.CHANNELS else None,
+                            referring_provider_name=intake.referring_provider,
+                            why="inquiry ended before booking")
+        self.take_message(category=_first_category(self.clinic, ("scheduling", "callback")),
+                          subject="Inquiry ended before booking: please call back",
+                          body=intake.summary(), callback_phone=phone, patient_id=patient_id)
+
+    @effect
+    def security_event(self, kind: str, call_id: str | None) -> None:
+        """A refused attempt to misuse the assistant, in the audit log for the admin."""
+        with self.store.transaction() as session:
+            audit.record(session, self.actor, "security_event", kind, call_id)
 
     # --- messages -----------------------------------------------------------------------
 
@@ -229,3 +327,8 @@ class FrontDeskBackend:
             if self.clinic.hours_on(probe) is not None:
                 return probe
         return None
+
+
+def _first_category(clinic: ClinicConfig, wanted: tuple[str, ...]) -> str:
+    ids = [c.id for c in clinic.message_categories]
+    return next((w for w in wanted if w in ids), ids[0] if ids else "callback")

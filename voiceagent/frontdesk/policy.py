@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, Literal
@@ -43,12 +44,19 @@ from voiceagent.frontdesk.answers import (
     requested,
     store_request,
 )
-from voiceagent.frontdesk.backend import FrontDeskBackend
+from voiceagent.frontdesk.backend import FrontDeskBackend, IntakeRecord
 from voiceagent.frontdesk.redflags import RedFlagRule, Severity
-from voiceagent.frontdesk.router import IntentRouter, is_affirmative, is_negative
+from voiceagent.frontdesk.router import IntentRouter
 from voiceagent.frontdesk.saystream import SayStream
 from voiceagent.frontdesk.state import ConversationState
 from voiceagent.frontdesk.tools import ToolBox
+from voiceagent.frontdesk.understand import (
+    Social,
+    Understanding,
+    dob_plausible,
+    plausible_name_answer,
+    understand,
+)
 from voiceagent.intake import (
     IntakeError,
     parse_appointment_request,
@@ -75,7 +83,8 @@ FIELDS_FOR: dict[str, tuple[str, ...]] = {
     intents.CANCEL: ("full_name", "dob", "phone"),
     intents.MY_APPOINTMENTS: ("full_name", "dob", "phone"),
 }
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # tries to find out what the caller wants
+FIELD_ATTEMPTS = 2  # no question is asked more than twice before another way is offered
 MIN_CONFIDENCE = 0.35  # below this the transcript is a guess: ask again rather than act on it
 CAPABLE_HISTORY = 12  # messages of history a capable model sees (the state carries the rest)
 MEDICAL_ADVICE = (
@@ -186,16 +195,21 @@ class FrontDeskDialog:
         if flag is not None:
             yield from self._red_flag(flag)
             return
+        u = understand(text, self.clinic, self.router, self._local_now(),
+                       caller_id=self.state.caller_id, known=self.state.fields)
+        if u.social is not None:
+            yield from self._social(u)
+            return
         if _medical_advice(text):
             yield from self._say(f"{prompts.NO_MEDICAL_ADVICE} {self.state.last_prompt}".strip(),
                                  prompt=self.state.last_prompt)
             return
         if self.state.step == steps.CONFIRM:
-            self.state.caller_confirmed = is_affirmative(text)
+            self.state.caller_confirmed = u.yes
         if self.capability == "capable":
-            yield from self._capable_turn(text)
+            yield from self._capable_turn(text, u)
         else:
-            yield from self._small_turn(text)
+            yield from self._small_turn(text, u)
 
     def interrupted(self, spoken: str) -> None:
         for i in range(len(self.state.history) - 1, -1, -1):
@@ -332,87 +346,189 @@ class FrontDeskDialog:
 
     # --- small mode: router + state + templates ------------------------------------------
 
-    def _small_turn(self, text: str) -> Iterator[DialogEvent]:
+    def _social(self, u: Understanding) -> Iterator[DialogEvent]:
+        """Turns that are not clinic business: handled in role, nothing else changes."""
+        kind = u.social
+        if kind is Social.INJECTION:
+            self.state.outcome = "security_refusal"
+            self.backend.security_event("prompt_injection", self.call_id)
+            resume = self.state.last_prompt if self.state.step != steps.INTENT else \
+                prompts.HOW_CAN_I_HELP
+            yield from self._say("I can't do that. I'm the clinic's assistant: I can book, "
+                                 "change or cancel your own appointments, answer questions "
+                                 f"about the clinic, or take a message. {resume}".strip(),
+                                 prompt=resume)
+            return
+        if kind is Social.THIRD_PARTY:
+            self.state.outcome = "privacy_refusal"
+            self.state.fields["privacy_refused"] = "yes"
+            yield from self._say(
+                "To protect our patients' privacy, I can't share anything about another "
+                "person's appointments or care, even with family. They're welcome to call us "
+                "themselves, or I can take a message and have the clinic follow up with them.",
+                prompt="Would you like to leave a message?")
+            self.state.step = steps.WRAP_UP
+            self.state.intent = None
+            self.state.pending = "offer_message"
+            return
+        if kind is Social.WRONG_NUMBER:
+            yield from self._end(f"No problem. You've reached {self.clinic.name}. Have a good "
+                                 "day. Goodbye.", outcome="wrong_number")
+            return
+        yield from self._end("Thank you, but we're not interested. Goodbye.", outcome="spam")
+
+    def _small_turn(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
+        """Small mode: every turn read by every extractor; the step decides what is next."""
         step = self.state.step
         if step in (steps.INTENT, steps.WRAP_UP):
-            yield from self._identify(text)
+            yield from self._identify(text, u)
             return
-        if self._side_request(text):
-            yield from self._handle_side_request(text)
+        side = self._side_request(u)
+        if side is not None:
+            yield from self._handle_side_request(side, text)
             return
         if step == steps.COLLECT:
-            yield from self._collect(text)
+            yield from self._collect(text, u)
         elif step == steps.OFFER:
-            yield from self._pick_offer(text)
+            yield from self._pick_offer(text, u)
         elif step == steps.CONFIRM:
-            yield from self._confirm(text)
+            yield from self._confirm(text, u)
 
-    def _side_request(self, text: str) -> str | None:
-        """A request that interrupts the current step: a person, goodbye, a question.
-
-        Free-text answers (a reason, a message) are never taken as one."""
-        if self.state.pending in ("reason", "message_body", "employer", "offer_message"):
-            return None
-        route = self.router.route(text)
-        if route.intent == intents.HUMAN and route.score >= 3:
+    def _side_request(self, u: Understanding) -> str | None:
+        """A request that interrupts the current step: a person or goodbye. A question is
+        answered inside the step (and the step goes on)."""
+        scores = self.router.scores(u.text)
+        if scores.get(intents.HUMAN, 0) >= 3 and not u.values:
             return intents.HUMAN
-        if route.intent == intents.GOODBYE and route.score >= 3:
+        if scores.get(intents.GOODBYE, 0) >= 3 and not u.values and not u.question:
             return intents.GOODBYE
-        if route.intent == intents.QUESTION and route.score >= 2 and \
-                self.state.pending != "payer" and _question_shaped(text):
-            return intents.QUESTION
         return None
 
-    def _handle_side_request(self, text: str) -> Iterator[DialogEvent]:
-        kind = self._side_request(text)
+    def _handle_side_request(self, kind: str, text: str) -> Iterator[DialogEvent]:
         if kind == intents.HUMAN:
             yield from self._transfer(text)
             return
-        if kind == intents.GOODBYE:
-            yield from self._goodbye()
-            return
-        events: list[DialogEvent] = []
-        result = self._tool("answer_faq", {"question": text[:500]}, events)
-        yield from events
-        answer = str(result.data["answer"]) if result.ok else (
-            "I don't have that information, but the front desk can help with it.")
-        prompt = self.state.last_prompt
-        yield from self._say(f"{answer} {prompt}".strip(), prompt=prompt)
+        yield from self._goodbye_or_keep()
 
-    def _identify(self, text: str) -> Iterator[DialogEvent]:
-        route = self.router.route(text)
+    def _goodbye_or_keep(self) -> Iterator[DialogEvent]:
+        """A caller who leaves mid-intake: what they told us is kept for a call-back."""
+        self._keep_inquiry()
+        yield from self._goodbye()
+
+    def _keep_inquiry(self) -> None:
+        """Whatever an unfinished inquiry learned becomes a lead (or a message), so nobody
+        who gave their details is forgotten."""
+        f = self.state.fields
+        if self.state.outcome or not (f.get("phone") or self.state.caller_id):
+            return
+        if not (f.get("first_name") or f.get("reason") or f.get("payer")):
+            return
+        try:
+            self.backend.log_inquiry(IntakeRecord.from_fields(f), self.state.channel,
+                                     phone=f.get("phone") or self.state.caller_id)
+            self.state.outcome = "lead_logged"
+        except Exception:
+            log.warning("inquiry_not_logged", extra={"call_id": self.call_id})
+
+    def _answer_question(self, text: str) -> str:
+        events: list[DialogEvent] = []
+        result = self._tool("answer_faq", {"question": text[:500]}, [])
+        del events
+        if result.ok:
+            return str(result.data["answer"])
+        return ("I don't have that information here, but the front desk can help with it; I "
+                "can take a message at the end if you like.")
+
+    def _apply(self, u: Understanding, pending_done: str | None = None) -> str:
+        """Store what the caller volunteered; a correction replaces a value. Returns the
+        acknowledgement (read-backs of what was taken)."""
+        f = self.state.fields
+        acks: list[str] = []
+        values = dict(u.values)
+        for key, v in values.items():
+            if key in ("payer_named", "plan_type", "when", "provider_pref", "referred",
+                       "language", "coverage_kind", "full_name"):
+                continue
+            if key == pending_done:
+                continue
+            if key in f and not u.correction:
+                continue
+            if key == "dob" and not dob_plausible(v.value, self._local_now().date()):
+                continue
+            f[key] = v.value
+            if key in ("dob", "phone", "member_id", "email") and v.readback:
+                acks.append(f"I have {v.readback}.")
+        if "full_name" in values and pending_done != "full_name" and \
+                ("full_name" not in f or u.correction):
+            f["full_name"] = values["full_name"].value
+            f["first_name"], f["last_name"] = values["first_name"].value, \
+                values["last_name"].value
+            f.pop("last_name_spelled", None)
+            acks.insert(0, f"Thank you, {f['first_name']}.")
+        for key in ("plan_type", "provider_pref", "language", "referred"):
+            if key in values and (key not in f or u.correction):
+                f[key] = values[key].value
+        if ("payer_named" in values or "coverage_kind" in values) and \
+                pending_done != "payer" and ("payer" not in f or u.correction):
+            try:
+                acks.append(parse_field("payer", u.text, self.state, self.clinic,
+                                        self._local_now()))
+            except IntakeError:
+                pass
+        if "when" in values and pending_done != "when" and self.state.intent in (
+                intents.BOOK, intents.RESCHEDULE, None):
+            try:
+                store_request(self.state, parse_appointment_request(
+                    u.text, self._local_now()).value)
+            except IntakeError:
+                pass
+        return " ".join(a for a in acks if a)
+
+    def _identify(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
+        """No intent yet (or wrapping up): what does the caller want?"""
         if self.state.pending == "offer_message":
             self.state.pending = None
-            if is_affirmative(text):
-                yield from self._start(intents.MESSAGE, text)
+            if u.yes:
+                yield from self._start(intents.MESSAGE, "")
                 return
-        if self.state.step == steps.WRAP_UP and route.intent is None and is_negative(text):
-            # "no thanks" ends the call; "no, I'd also like to book..." does not
-            yield from self._goodbye()
-            return
+            if u.no and not u.intents and not u.question:
+                yield from self._goodbye()
+                return
         if self.state.pending == "confirm_intent":
             guess = self.state.fields.pop("guessed_intent", None)
+            said = self.state.fields.pop("guessed_from", "")
             self.state.pending = None
-            if route.intent is None and is_affirmative(text) and guess:
-                yield from self._start(guess, self.state.fields.pop("guessed_from", ""))
+            if u.yes and guess:
+                yield from self._start(guess, said)
                 return
-            self.state.fields.pop("guessed_from", None)
-        intent = route.intent
-        if intent is None:
+        answer = ""
+        if u.question:
+            answer = self._answer_question(text)
+        wanted = [i for i in u.intents if i != intents.QUESTION]
+        if u.question and wanted and wanted[0] in (intents.GOODBYE, intents.HUMAN) and \
+                self.router.scores(text).get(wanted[0], 0) < 3:
+            wanted = []
+        if not wanted and _sounds_like_booking(u):
+            wanted = [intents.BOOK]
+        if self.state.step == steps.WRAP_UP and not wanted and not u.question and \
+                (u.no or _done_words(text)):
+            yield from self._goodbye()
+            return
+        if not wanted:
+            if answer:
+                yield from self._wrap(answer)
+                return
+            if self.state.step == steps.WRAP_UP and u.yes:
+                yield from self._say("Sure, what else can I help with?",
+                                     prompt="What else can I help with?")
+                return
             guess = self._llm_intent(text)
-            if guess is not None:
-                # the small model is right a third of the time: its guess is confirmed first
+            if guess is not None and guess not in (intents.HUMAN, intents.GOODBYE):
                 self.state.fields["guessed_intent"] = guess
                 self.state.fields["guessed_from"] = text[:300]
                 self.state.pending = "confirm_intent"
-                question = f"It sounds like you'd like to {prompts.INTENT_WORDS[guess]}. " \
-                    "Is that right?"
+                question = f"Just to check, would you like to {prompts.INTENT_WORDS[guess]}?"
                 yield from self._say(question, prompt=question)
-                return
-        if intent is None:
-            if self.state.step == steps.WRAP_UP and is_affirmative(text):
-                yield from self._say("Sure, what else can I help with?",
-                                     prompt="What else can I help with?")
                 return
             count = self.state.attempts.get("intent", 0) + 1
             self.state.attempts["intent"] = count
@@ -424,7 +540,17 @@ class FrontDeskDialog:
             yield from self._say(f"Sorry, I'm not sure I understood. {prompts.MENU}",
                                  prompt=prompts.MENU)
             return
-        yield from self._start(intent, text)
+        intent = wanted[0]
+        if intent in (intents.GOODBYE,):
+            yield from self._goodbye()
+            return
+        if intent == intents.HUMAN:
+            yield from self._transfer(text)
+            return
+        ack = self._apply(u) if intent in (intents.BOOK, intents.RESCHEDULE, intents.CANCEL,
+                                           intents.MY_APPOINTMENTS, intents.MESSAGE) else ""
+        lead = " ".join(p for p in (answer, ack) if p)
+        yield from self._start(intent, text, lead=lead, keep_lead=bool(lead))
 
     def _llm_intent(self, text: str) -> str | None:
         """Ask the LLM to choose an intent (small mode's one use of it), grammar-bound."""
@@ -439,7 +565,8 @@ class FrontDeskDialog:
             return None
         return value if value in options else None
 
-    def _start(self, intent: str, text: str, lead: str = "") -> Iterator[DialogEvent]:
+    def _start(self, intent: str, text: str, lead: str = "",
+               keep_lead: bool = False) -> Iterator[DialogEvent]:
         if intent not in intents.KNOWN_INTENTS:
             intent = intents.MESSAGE
         self.state.attempts.pop("intent", None)
@@ -471,9 +598,10 @@ class FrontDeskDialog:
         if intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS) and \
                 self.state.patient_id is None:
             lead = (lead + " I can help with that. First I need to confirm who you are.").strip()
-        elif not lead:
-            lead = {intents.BOOK: "I'd be happy to help you book an appointment.",
-                    intents.MESSAGE: "I'll take a message."}.get(intent, "Sure.")
+        elif not lead or keep_lead:
+            opener = {intents.BOOK: "I'd be happy to help you book an appointment.",
+                      intents.MESSAGE: "I'll take a message."}.get(intent, "Sure.")
+            lead = f"{lead} {opener}".strip() if keep_lead else opener
         yield from self._next(lead)
 
     def _answer(self, text: str) -> Iterator[DialogEvent]:
@@ -566,30 +694,64 @@ class FrontDeskDialog:
         elif intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS):
             yield from self._verified_flow(lead)
 
-    def _collect(self, text: str) -> Iterator[DialogEvent]:
+    def _collect(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
+        """The answer to the pending question, if it is one; and whatever else the turn
+        says. A value that does not parse as the pending field is never stored in it."""
         field = self.state.pending
-        if field == "offer_message":
-            yield from self._identify(text)
-            return
         if field is None:
-            yield from self._next()
+            yield from self._next(self._apply(u))
             return
-        try:
-            ack = parse_field(field, text, self.state, self.clinic, self._local_now())
-        except IntakeError as exc:
+        failed: IntakeError | None = None
+        ack = ""
+        answered = False
+        if not self._not_an_answer(field, u):
+            try:
+                ack = parse_field(field, text, self.state, self.clinic, self._local_now())
+                answered = True
+            except IntakeError as exc:
+                failed = exc
+        extra = self._apply(u, pending_done=field if answered else None)
+        answer = self._answer_question(text) if u.question else ""
+        if answered:
+            self.state.attempts.pop(field, None)
+            self.state.pending = None
+        elif field in self.state.fields and field != "when":
+            self.state.pending = None  # volunteered in other words ("my number is ...")
+        elif failed is not None and not (extra or answer):
             count = self.state.attempts.get(field, 0) + 1
             self.state.attempts[field] = count
-            if count >= MAX_ATTEMPTS:
+            if count >= FIELD_ATTEMPTS:
                 yield from self._give_up_on(field)
                 return
-            reason = exc.reason[:1].upper() + exc.reason[1:]
+            reason = failed.reason[:1].upper() + failed.reason[1:]
             if not reason.endswith((".", "?", "!")):
                 reason += "."
             yield from self._say(f"Sorry. {reason}", prompt=prompts.FIELD_PROMPTS[field][0])
             return
-        self.state.attempts.pop(field, None)
-        self.state.pending = None
-        yield from self._next(ack)
+        elif not (extra or answer):
+            yield from self._say(f"Sorry, I didn't get that. {prompts.FIELD_PROMPTS[field][0]}",
+                                 prompt=prompts.FIELD_PROMPTS[field][0])
+            return
+        lead = " ".join(p for p in (answer, ack, extra) if p)
+        if answer and self.state.pending == field:
+            lead += " Now,"  # back to where the intake stood
+        yield from self._next(lead)
+
+    def _not_an_answer(self, field: str, u: Understanding) -> bool:
+        """Words that are plainly something else than the pending field: a question, a
+        date for a name, another detail in its own words."""
+        if u.question and field not in ("message_body",):
+            return True
+        if field in ("reason", "message_body", "employer"):
+            return bool(u.values.keys() & {"dob", "phone", "email", "member_id"}) and \
+                field != "message_body"
+        if field == "full_name":
+            return not plausible_name_answer(u.text, self.clinic)
+        if field == "last_name_spelled":
+            return bool(re.search(r"\d", u.text)) or bool(u.values.keys() - {"full_name",
+                                                                           "first_name",
+                                                                           "last_name"})
+        return False
 
     def _give_up_on(self, field: str) -> Iterator[DialogEvent]:
         if field in ("last_name_spelled",):
@@ -674,13 +836,18 @@ class FrontDeskDialog:
         offer_text = prompts.say_offers(slots)
         yield from self._say(" ".join([lead, *notes, offer_text]).strip(), prompt=offer_text)
 
-    def _pick_offer(self, text: str) -> Iterator[DialogEvent]:
+    def _pick_offer(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         offers = self.state.offers
+        if u.question:
+            answer = self._answer_question(text)
+            offer_text = prompts.say_offers(offers)
+            yield from self._say(f"{answer} {offer_text}", prompt=offer_text)
+            return
         choice = choose_offer(text, offers)
         if choice is not None:
             yield from self._hold(choice)
             return
-        if is_affirmative(text) and len(offers) == 1:
+        if u.yes and len(offers) == 1:
             yield from self._hold(1)
             return
         try:
@@ -691,7 +858,7 @@ class FrontDeskDialog:
             store_request(self.state, request)
             yield from self._search()
             return
-        if is_negative(text) or "none" in text.lower() or "other" in text.lower():
+        if u.no or "none" in text.lower() or "other" in text.lower():
             self.state.request = None
             self.state.step = steps.COLLECT
             yield from self._ask("when", "No problem.")
@@ -705,6 +872,15 @@ class FrontDeskDialog:
         yield from events
         if not result.ok:
             self.state.offers = []
+            count = self.state.attempts.get("hold", 0) + 1
+            self.state.attempts["hold"] = count
+            if count >= MAX_ATTEMPTS:
+                yield from self._start(intents.MESSAGE, "", lead="I'm sorry, I couldn't reserve "
+                                       "a time just now. I'll take a message so the front desk "
+                                       "can call you to book it.")
+                return
+            if self.state.request is not None:
+                self.state.request["at"] = None  # that exact time is gone: offer the nearest
             yield from self._search(f"I'm sorry, {result.reason.split(';')[0]}.")
             return
         self.state.step = steps.CONFIRM
@@ -731,8 +907,23 @@ class FrontDeskDialog:
             parts.append(f"phone {say_chars(f['phone'][-10:], (3, 3, 4))}")
         return ", ".join(parts) + ". Shall I book it?"
 
-    def _confirm(self, text: str) -> Iterator[DialogEvent]:
+    def _confirm(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         intent = self.state.intent
+        if not self.state.caller_confirmed and not u.no:
+            # neither a clear yes nor a clear no: understood afresh
+            if u.question:
+                answer = self._answer_question(text)
+                yield from self._say(f"{answer} {self.state.last_prompt}",
+                                     prompt=self.state.last_prompt)
+                return
+            changed = {k for k in u.values if k not in ("when", "reason", "body_part",
+                                                         "surgery", "referred")}
+            if changed and intent == intents.BOOK:
+                u.correction = True
+                ack = self._apply(u)
+                question = self._read_back()
+                yield from self._say(f"{ack} {question}".strip(), prompt=question)
+                return
         if self.state.caller_confirmed:
             events: list[DialogEvent] = []
             if intent == intents.BOOK:
@@ -758,7 +949,7 @@ class FrontDeskDialog:
             yield from self._start(intents.MESSAGE, "", lead="I'm sorry, I couldn't complete "
                                    "that. I'll take a message so the front desk can finish it.")
             return
-        if not is_negative(text):
+        if not u.no:
             # neither yes nor no: perhaps a different time
             try:
                 request = parse_appointment_request(text, self._local_now()).value
@@ -908,7 +1099,7 @@ class FrontDeskDialog:
 
     # --- capable mode: the LLM chooses tools and words ------------------------------------
 
-    def _capable_turn(self, text: str) -> Iterator[DialogEvent]:
+    def _capable_turn(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         assert self.llm is not None
         if self.state.step in (steps.INTENT, steps.WRAP_UP):
             route = self.router.route(text)
@@ -925,7 +1116,7 @@ class FrontDeskDialog:
                 yield event
             if not box:
                 if not spoke:
-                    yield from self._small_turn(text)  # the model failed; templates carry on
+                    yield from self._small_turn(text, u)  # the model failed; templates carry on
                 return
             say, tool, arguments = box[0]
             if say:
@@ -1052,3 +1243,20 @@ def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+_BOOKING_SIGNS = {"reason", "referred", "body_part", "surgery", "coverage_kind",
+                  "referring_provider"}
+
+
+def _sounds_like_booking(u: Understanding) -> bool:
+    """A caller who describes a problem or a referral wants to come in, even without the
+    word "book" ("my doctor sent me over for my knee")."""
+    return bool(u.values.keys() & _BOOKING_SIGNS) and not u.question
+
+
+def _done_words(text: str) -> bool:
+    norm = intents.normalize(text)
+    return any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
+                                   "that's everything", "i'm good", "i'm all set",
+                                   "all set", "no that's"))

@@ -68,14 +68,6 @@ KEYWORDS: dict[str, dict[str, float]] = {
               "hang up": 3, "that's it": 2.5, "have a good day": 2.5},
 }
 
-_AFFIRM = {"yes", "yeah", "yep", "yup", "correct", "right", "sure", "ok", "okay", "perfect",
-           "absolutely", "definitely", "sounds good", "that's right", "that is right",
-           "that works", "please do", "go ahead", "uh huh", "exactly", "affirmative", "great",
-           "fine", "book it", "that's correct"}
-_NEGATE = {"no", "nope", "nah", "wrong", "incorrect", "not right", "that's wrong",
-           "not quite", "doesn't work", "does not work", "don't book", "negative", "not really"}
-
-
 def normalize(text: str) -> str:
     """Lower case, apostrophes kept, other punctuation to spaces, spaces collapsed."""
     text = text.lower().replace("’", "'")
@@ -155,15 +147,39 @@ class IntentRouter:
         return Route(ranked[0][0], ranked[0][1], runner_up=runner)
 
 
+# --- yes and no: only a clear one counts ----------------------------------------------------
+
+_YES_START = ("yes", "yeah", "yep", "yup", "yah", "ya", "sure", "correct", "right", "ok", "okay",
+              "perfect", "absolutely", "definitely", "exactly", "great", "fine", "affirmative",
+              "uh huh", "mm hmm", "that's right", "that is right", "that's correct",
+              "sounds good", "that works", "that's fine", "please do", "go ahead", "book it",
+              "that one", "do it", "of course", "alright", "all right", "yes please",
+              "that would be great", "that'd be great", "works for me", "that's perfect")
+_NO_START = ("no", "nope", "nah", "negative", "not really", "that's wrong", "that's not right",
+             "incorrect", "wrong", "not quite", "no thanks", "no thank you", "don't book",
+             "do not book", "that doesn't work", "that does not work", "doesn't work")
+_HEDGES = {"but", "actually", "wait", "although", "except", "instead"}
+
+
+def _starts(norm: str, options: tuple[str, ...]) -> bool:
+    return any(norm == o or norm.startswith(o + " ") for o in options)
+
+
 def is_affirmative(text: str) -> bool:
-    """A yes (and not also a no)."""
+    """A yes said as a yes: "yes", "yeah that's right", "sure, go ahead". Not an "okay"
+    inside another sentence, not "yes, but ...", not a question, never also a no."""
     norm = normalize(text)
+    if not norm or "?" in text or is_negative(text):
+        return False
     words = norm.split()
-    yes = any(_has_phrase(norm, words, p) for p in _AFFIRM if " " in p or p in words)
-    return yes and not is_negative(text)
+    if _HEDGES & set(words):
+        return False
+    return _starts(norm, _YES_START) and len(words) <= 8
 
 
 def is_negative(text: str) -> bool:
+    """A no said as a no ("no", "nope, that's wrong"); not a question."""
     norm = normalize(text)
-    words = norm.split()
-    return any(_has_phrase(norm, words, p) for p in _NEGATE if " " in p or p in words)
+    if not norm or "?" in text:
+        return False
+    return _starts(norm, _NO_START) or norm in ("that's not it", "not right", "wrong one")

@@ -313,24 +313,7 @@ class ToolBox:
             fields["first_name"], fields["last_name"], date.fromisoformat(fields["dob"]),
             fields["phone"],
         )
-        payer = fields.get("payer")
-        kind = "commercial"
-        if fields.get("payer_self_pay") == "yes" or payer == "self-pay":
-            payer, kind = None, "self_pay"
-        elif fields.get("coverage_kind") in ("workers_comp", "auto"):
-            kind = fields["coverage_kind"]
-        elif payer and "medicare" in payer.lower():
-            kind = "medicare"
-        injured = fields.get("date_of_injury")
-        intake = IntakeRecord(
-            reason=fields.get("reason"), payer_name=payer, member_id=fields.get("member_id"),
-            referring_provider=fields.get("referring_provider"),
-            referring_npi=fields.get("referring_npi"), coverage_kind=kind,
-            claim_number=fields.get("claim_number"), adjuster_name=fields.get("adjuster_name"),
-            adjuster_phone=fields.get("adjuster_phone"),
-            date_of_injury=date.fromisoformat(injured) if injured else None,
-            employer=fields.get("employer"),
-        )
+        intake = IntakeRecord.from_fields(fields)
         lead_id = self.backend.record_intake(patient_id, intake, self.state.channel)
         booking = self.backend.book(self.state.hold["hold_id"], patient_id, lead_id)
         self.state.hold = None

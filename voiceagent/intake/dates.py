@@ -78,11 +78,18 @@ def parse_date_of_birth(text: str, today: date) -> Parsed[date]:
 
 
 def parse_past_date(
-    text: str, today: date, *, what: str = "date", kind: str = "date", max_years: int = 120
+    text: str, today: date, *, what: str = "date", kind: str = "date", max_years: int = 120,
+    recent: bool = False,
 ) -> Parsed[date]:
-    """Read a full past date (month, day and year), e.g. a date of injury."""
+    """Read a full past date (month, day and year), e.g. a date of injury. With ``recent``
+    (a surgery or an injury: "on November second", "last Tuesday") a date without a year
+    is the latest one not after today."""
     norm = _numbers(text)
     day = None
+    if recent:
+        day = _recent_day(norm, today)
+        if day is not None:
+            return Parsed(day, say_date(day, with_year=True))
     numeric = re.search(r"\b(\d{1,2})[/ .](\d{1,2})[/ .](\d{2,4})\b", norm)
     spoken = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD},? (?:of )?(\d{{4}})\b", norm)
     day_first = re.search(rf"\b(?:the )?{_ORD} (?:of )?{_MONTH},? (\d{{4}})\b", norm)
@@ -116,6 +123,24 @@ def parse_past_date(
         raise IntakeError(kind, f"I didn't get the year right; please say the {what} again, "
                           "month, day and year")
     return Parsed(day, say_date(day, with_year=True))
+
+
+def _recent_day(norm: str, today: date) -> date | None:
+    """"november 2nd", "the 2nd of november", "last tuesday", "yesterday" -> a past date."""
+    if re.search(r"\b\d{4}\b", norm):
+        return None
+    m = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD}\b", norm) or \
+        re.search(rf"\b(?:the )?{_ORD} (?:of )?{_MONTH}\b", norm)
+    if m:
+        found = _parse_phrase(m.group(0), datetime.combine(today, time(12, 0)), "past")
+        if found is not None and found > today:
+            found = found.replace(year=found.year - 1)
+        return found
+    m = re.search(r"\b(yesterday|last (?:monday|tuesday|wednesday|thursday|friday|saturday|"
+                  r"sunday|week|month)|\d+ (?:days|weeks|months) ago)\b", norm)
+    if m:
+        return _parse_phrase(m.group(0), datetime.combine(today, time(12, 0)), "past")
+    return None
 
 
 # -- appointment requests --------------------------------------------------------------

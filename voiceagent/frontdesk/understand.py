@@ -1,0 +1,469 @@
+"""Every caller turn understood, whatever was asked last.
+
+:func:`understand` runs every extractor on the caller's words: what they want (one or more
+intents), a question for the clinic, a clear yes or no, the details they volunteered (name,
+date of birth, phone, email, insurance and plan type, member and group IDs, subscriber,
+referring physician and NPI, reason and body part, surgery or injury date, claim details,
+availability, provider and language preference), a correction, and the turns that are not
+clinic business at all (a wrong number, a sales call, an attempt to talk the assistant out of
+its role, a third party asking about a patient).
+
+Extractors are precise rather than eager: a value is taken only where the words say what it
+is ("my number is ...", "born on ...", "Dr. Chen sent me"), or where the answer to the
+pending question parses as that field. So a date of birth never becomes a first name and a
+member ID never becomes a spelled last name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from voiceagent.clinic.config import ClinicConfig
+from voiceagent.frontdesk import router as intents
+from voiceagent.frontdesk.clinicfacts import match_payer
+from voiceagent.intake import (
+    IntakeError,
+    parse_appointment_request,
+    parse_date_of_birth,
+    parse_full_name,
+    parse_mbi,
+    parse_member_id,
+    parse_npi,
+    parse_past_date,
+    parse_phone,
+)
+
+normalize = intents.normalize
+
+
+class Social(StrEnum):
+    """A turn that is not clinic business: the dialog handles it before anything else."""
+
+    WRONG_NUMBER = "wrong_number"
+    SPAM = "spam"
+    INJECTION = "security_refusal"
+    THIRD_PARTY = "privacy_refusal"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A detail the caller gave, as the state stores it, and how to read it back."""
+
+    value: str
+    readback: str = ""
+
+
+@dataclass
+class Understanding:
+    text: str
+    intents: list[str] = field(default_factory=list)
+    question: bool = False
+    yes: bool = False
+    no: bool = False
+    values: dict[str, Value] = field(default_factory=dict)
+    correction: bool = False
+    social: Social | None = None
+
+    @property
+    def intent(self) -> str | None:
+        return self.intents[0] if self.intents else None
+
+
+# --- turns that are not clinic business -----------------------------------------------------
+
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget) (all |any |your |the |previous |prior |above |earlier )*"
+    r"(instructions|rules|prompts?|programming|guidelines)|\b(developer|debug|admin|god) mode\b|"
+    r"\bsystem prompt\b|\byou are now\b|\bjailbreak\b|\bpretend (you are|to be) "
+    r"(not|a|an|my)\b|\bact as (a|an|my)\b|\b(patient|client) (list|roster|database)\b|"
+    r"\b(list|read|tell me|give me|send me) (me )?(all|every|each|the) (patients?|"
+    r"appointments|people|names|phone numbers)\b|\bwho else\b.*\b(schedule|coming|booked)\b|"
+    r"\bdump (the|your)\b|\bsql\b|\bdrop table\b|\boverride\b.*\b(rules|security)\b",
+    re.I)
+_WRONG_NUMBER = re.compile(
+    r"\bwrong number\b|\bisn'?t (this|that) (the )?[a-z' ]{2,30}\?|\b(is|isn't) this "
+    r"(the )?(pizza|restaurant|pharmacy|dentist|dental|bank|school|vet|salon|hotel|taxi|"
+    r"cab|auto|garage|plumber|insurance company)\b|\bpepperoni\b|\bpizza\b|\b(order|table) for "
+    r"(pick ?up|delivery|two|four)\b|\bdialed the wrong\b|\bmeant to call\b",
+    re.I)
+_SPAM = re.compile(
+    r"\b(car|vehicle|auto|extended) warranty\b|\bbusiness loan\b|\bmerchant (services|"
+    r"account)\b|\bgoogle (listing|business|ranking)\b|\bseo\b|\bcredit card processing\b|"
+    r"\bcongratulations\b.*\b(won|winner|selected)\b|\b(you'?ve|you have) (won|been selected)\b|"
+    r"\bfree (cruise|vacation|gift card)\b|\bstudent loan\b|\bsocial security number (has|was) "
+    r"been\b|\bspecial offer\b|\blimited time\b|\bpress (one|1|nine|9) (to|now)\b|"
+    r"\b(this is|i'?m) (a|an) (sales|marketing|recruit)|\bcalling (on behalf of|from) .{0,30}"
+    r"(marketing|solutions|capital|funding|warranty|energy|solar)\b|\bsolar panels?\b|"
+    r"\blower your (rates?|bill)\b",
+    re.I)
+# someone asking about another person's visits or records
+_THIRD_PARTY = re.compile(
+    r"\b(my|his|her|our|the) (wife|husband|spouse|partner|mom|mother|dad|father|son|"
+    r"daughter|kid|child|boyfriend|girlfriend|employee|client|patient|brother|sister|"
+    r"grandmother|grandfather|friend|neighbou?r)'?s? (next )?(appointment|appointments|visit|"
+    r"visits|schedule|records?|progress|diagnosis|results|notes|treatment|chart|information|"
+    r"info|bill|balance)\b|"
+    r"\b(when|what time|what day) (is|are|was|were) (my )?(his|her|their|my (wife|husband|"
+    r"mom|mother|dad|father|son|daughter|kid|child|partner|spouse|employee|client)'?s?)\b.*"
+    r"\b(appointment|visit|session|therapy)\b|"
+    r"\b(is|was|did) (he|she|my (wife|husband|mom|mother|dad|father|son|daughter|kid|child|"
+    r"partner|spouse|employee|client)) (still )?(coming|there|seen|in|booked|scheduled|"
+    r"show(ed)? up|attend|make it)\b|"
+    r"\b(calling|call) (from|on behalf of) .{0,40}(office|clinic|practice|firm|attorney|"
+    r"lawyer|employer|insurance)\b.*\b(patient|records?|appointment|visit|attendance|"
+    r"progress|notes)\b|"
+    r"\b(verify|confirm|check) (that |whether |if )?(a |the |our |my )?(patient|employee|"
+    r"client|worker)\b.*\b(attend|appointment|visit|coming|seen|came)\b|"
+    r"\b(her|his|their) (appointment|appointments|visit|visits|records?|progress|notes|"
+    r"schedule)\b",
+    re.I)
+
+
+def social_turn(text: str) -> Social | None:
+    if _INJECTION.search(text):
+        return Social.INJECTION
+    if _SPAM.search(text):
+        return Social.SPAM
+    if _WRONG_NUMBER.search(text):
+        return Social.WRONG_NUMBER
+    if _THIRD_PARTY.search(text):
+        return Social.THIRD_PARTY
+    return None
+
+
+# --- questions ---------------------------------------------------------------------------
+
+_QUESTION_START = ("what", "where", "when", "how", "do", "does", "is", "are", "can", "could",
+                   "will", "which", "who", "should", "would", "may", "did", "any", "anything")
+_NOT_QUESTIONS = re.compile(r"^(can|could|may|would) (i|we|you) (please )?(book|schedule|make|"
+                            r"get|set|come|have|see|cancel|reschedule|move|change|speak|talk|"
+                            r"leave|help|transfer|put|just)\b")
+
+
+def is_question(text: str) -> bool:
+    """A question for the clinic by its form (not "can I book an appointment?", which is a
+    request, and not an answer like "Linda Park")."""
+    norm = normalize(text)
+    if not norm:
+        return False
+    for clause in re.split(r"(?<=[.!?,])\s+", text.strip()):
+        c = normalize(clause)
+        if not c or _NOT_QUESTIONS.match(c):
+            continue
+        words = c.split()
+        if clause.rstrip().endswith("?") or words[0] in _QUESTION_START or \
+                c.startswith(("i was wondering", "i wanted to ask", "quick question",
+                              "also what", "and what", "and where", "and how", "and do",
+                              "oh and", "also do", "also how", "also where")):
+            return True
+    return False
+
+
+# --- details the caller volunteers ---------------------------------------------------------
+
+_BODY_PARTS = ("knee", "knees", "back", "lower back", "low back", "neck", "shoulder", "shoulders",
+               "hip", "hips", "ankle", "ankles", "foot", "feet", "heel", "wrist", "hand", "hands",
+               "elbow", "arm", "leg", "legs", "hamstring", "calf", "achilles", "thumb", "finger",
+               "fingers", "jaw", "tmj", "spine", "rotator cuff", "acl", "meniscus", "pelvic floor",
+               "pelvis", "groin", "ribs", "balance", "vertigo", "posture", "sciatica")
+_CONDITION = re.compile(
+    r"\b(pain|hurts?|hurting|sore|soreness|stiff|stiffness|injur(y|ed|ies)|sprain(ed)?|"
+    r"strain(ed)?|torn|tear|broke|broken|fracture[ds]?|surgery|replaced|replacement|repair|"
+    r"reconstruction|rehab|therapy|tendinitis|tendonitis|arthritis|bursitis|plantar|sciatica|"
+    r"vertigo|dizzy|dizziness|balance|weak|weakness|numb|numbness|tingling|pinched|herniated|"
+    r"bulging|disc|incontinence|leak|leaking|postpartum|pregnan\w*|concussion|stroke|"
+    r"fell|fall|accident|whiplash|frozen|impingement|carpal|tennis elbow|golfer)\b", re.I)
+_SURGERY = re.compile(r"\b(surgery|surgeries|replaced|replacement|repair(ed)?|reconstruction|"
+                      r"operation|operated|scoped|arthroscop\w*|fusion|acl|rotator cuff)\b", re.I)
+_DOCTOR = re.compile(
+    r"\b(?i:dr|doctor)\.?\s+([A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)?)")
+_REFERRED = re.compile(r"\b(referr(al|ed|ing)|sent me|send me|told me to (call|come|see)|"
+                       r"prescription|order for (pt|physical therapy|therapy)|wants me to "
+                       r"(do|get|start|have) (pt|physical therapy|therapy))\b", re.I)
+_PRACTICE = re.compile(
+    r"\b(?:at|from|with|over at|of)\s+((?:the\s+)?(?:[A-Z][\w'&\-]*\s+){0,4}"
+    r"(?:Orthopedics|Orthopaedics|Ortho|Clinic|Medical(?: Center| Group)?|Health(?:care)?|"
+    r"Associates|Hospital|Family Medicine|Sports Medicine|Spine(?: Center)?|Group|"
+    r"Physicians|Partners|Urgent Care))\b")
+_EMAIL = re.compile(r"\b([a-z0-9._%+\-]+)\s*(?:@| at )\s*([a-z0-9\-]+(?:\s*(?:\.| dot )\s*"
+                    r"[a-z0-9\-]+)+)\b", re.I)
+_RELATION = re.compile(r"\b(my|under my|through my|on my) (husband|wife|spouse|partner|"
+                       r"mom|mother|dad|father|parent|parents)'?s?\b", re.I)
+_RELATION_KIND = {"husband": "spouse", "wife": "spouse", "spouse": "spouse", "partner": "spouse",
+                  "mom": "parent", "mother": "parent", "dad": "parent", "father": "parent",
+                  "parent": "parent", "parents": "parent"}
+_SPANISH = re.compile(r"\b(spanish|espa[nñ]ol|habla|hablan|hablo)\b", re.I)
+_TIME_WORDS = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|"
+    r"morning|mornings|afternoon|afternoons|evening|evenings|next week|this week|"
+    r"asap|as soon as possible|earliest|soonest|first available|noon|"
+    r"\d{1,2}(:\d\d)? ?(am|pm|a m|p m|o'clock)|(at|around|after|before) (\d{1,2}|one|two|"
+    r"three|four|five|six|seven|eight|nine|ten|eleven|twelve))\b", re.I)
+_DATE_CONTEXT = {
+    "dob": re.compile(r"\b(born|birth ?day|date of birth|d ?o ?b|birthdate)\b", re.I),
+    "surgery_date": re.compile(r"\b(surgery|replaced|replacement|operation|operated|repair|"
+                               r"reconstruction|scoped|fusion)\b", re.I),
+    "date_of_injury": re.compile(r"\b(injur\w*|hurt|accident|fell|fall|crash|happened|"
+                                 r"slipped|tripped)\b", re.I),
+}
+_LABELLED = {
+    "phone": re.compile(r"\b(phone|number|cell|call me|reach me|text me|mobile)\b", re.I),
+    "member_id": re.compile(r"\b(member|subscriber|policy|insurance|medicare|mbi)\s*"
+                            r"(id|i d|number|no|#)\b|\bmember ?id\b|\bid (number )?is\b", re.I),
+    "group_number": re.compile(r"\bgroup\s*(number|no|#|id)?\b", re.I),
+    "claim_number": re.compile(r"\bclaim\s*(number|no|#)\b", re.I),
+    "npi": re.compile(r"\bn ?p ?i\b", re.I),
+}
+_SAME_NUMBER = re.compile(r"\b(same|this) (number|phone)\b|\bnumber i'?m calling from\b|"
+                          r"\bthe one i'?m (calling|on)\b", re.I)
+_CORRECTION = re.compile(r"^(sorry|no|oh|wait|oops|actually|i mean|correction)\b|\bactually\b|"
+                         r"\bi mean\b|\bnot\b.+\bbut\b|\bi said\b|\bmeant\b|\bit'?s (actually)\b",
+                         re.I)
+_AFTER_LABEL = re.compile(r"(?:\bis\b|:|\bit'?s\b|\bnumber\b|\bid\b|\bat\b)\s*(.+)$", re.I)
+
+
+def _after(label: re.Pattern[str], text: str) -> str | None:
+    """The words after a label ("my member ID is X Y Z 1 2 3" -> "X Y Z 1 2 3")."""
+    m = label.search(text)
+    if not m:
+        return None
+    rest = text[m.end():]
+    rest = re.sub(r"^\s*(is|was|it's|it is|:|would be|should be|number)\s*", "", rest, flags=re.I)
+    rest = re.split(r"\b(and (my|the|i|it)|but|because|also)\b|[.;]", rest, maxsplit=1)[0]
+    return rest.strip(" ,") or None
+
+
+def _clause_with(pattern: re.Pattern[str], text: str) -> str | None:
+    for clause in re.split(r"(?<=[.!?;])\s+|,\s*(?=and |but |i |my )", text):
+        if pattern.search(clause):
+            return clause
+    return None
+
+
+def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | None = None,
+            known: dict[str, str] | None = None) -> dict[str, Value]:
+    """The details the caller's words volunteer, each only where the words say what it is."""
+    known = known or {}
+    out: dict[str, Value] = {}
+    norm = normalize(text)
+    today = now.date()
+
+    # name: "my name is ...", "this is ...", "it's ... calling"
+    m = re.search(r"\b(?:my name is|my name's|name is|this is|i'm|i am|it's)\s+"
+                  r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})\b", text)
+    if m and not re.match(r"(?i)(calling|trying|looking|wondering|having|just|not|a |an )",
+                          m.group(1)):
+        try:
+            name = parse_full_name(m.group(1))
+            if _plausible_name(name.value.first, name.value.last, clinic):
+                out["full_name"] = Value(name.readback, name.readback)
+                out["first_name"] = Value(name.value.first)
+                out["last_name"] = Value(name.value.last)
+        except IntakeError:
+            pass
+
+    # dates: a date of birth, a surgery date or an injury date, by the words around them
+    for key, context in _DATE_CONTEXT.items():
+        clause = _clause_with(context, text)
+        if clause is None or not re.search(r"\d|(january|february|march|april|may|june|july|"
+                                           r"august|september|october|november|december|"
+                                           r"teenth|first|second|third|th\b)", clause, re.I):
+            continue
+        try:
+            if key == "dob":
+                parsed = parse_date_of_birth(_after(context, clause) or clause, today)
+            else:
+                parsed = parse_past_date(clause, today, what="date", kind=key, max_years=10,
+                                         recent=True)
+        except IntakeError:
+            continue
+        if key == "dob" or parsed.value <= today:
+            out[key] = Value(parsed.value.isoformat(), parsed.readback)
+
+    # phone: labelled, or the number they are calling from
+    if _SAME_NUMBER.search(text) and caller_id:
+        try:
+            phone = parse_phone(caller_id)
+            out["phone"] = Value(phone.value, phone.readback)
+        except IntakeError:
+            pass
+    else:
+        span = _after(_LABELLED["phone"], text)
+        if span and re.search(r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b",
+                              span, re.I):
+            try:
+                phone = parse_phone(span)
+                out["phone"] = Value(phone.value, phone.readback)
+            except IntakeError:
+                pass
+
+    m = _EMAIL.search(text)
+    if m and ("email" in norm or "@" in text or " dot " in text.lower()):
+        domain = re.sub(r"\s*(?:\.| dot )\s*", ".", m.group(2).lower())
+        address = f"{m.group(1).lower()}@{domain}"
+        out["email"] = Value(address, address.replace("@", " at ").replace(".", " dot "))
+
+    # insurance: payer, plan type, subscriber, IDs
+    payer = match_payer(clinic, text)
+    if payer is not None and (payer.accepted is not None or payer.self_pay):
+        out["payer_named"] = Value(payer.name)
+    plan = plan_type(norm)
+    if plan:
+        out["plan_type"] = Value(plan)
+    rel = _RELATION.search(text)
+    if rel and re.search(r"\b(plan|insurance|coverage|policy|through|under)\b", norm):
+        out["subscriber_relationship"] = Value(_RELATION_KIND[rel.group(2).lower()])
+    m = re.search(r"\b(?:subscriber|policy ?holder|insured)(?: is| name is|'s name is)?\s+"
+                  r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text)
+    if m:
+        out["subscriber_name"] = Value(m.group(1))
+    for key in ("member_id", "group_number", "claim_number"):
+        span = _after(_LABELLED[key], text)
+        if not span:
+            continue
+        try:
+            if key == "member_id" and "medicare" in norm and "advantage" not in norm:
+                parsed_id = parse_mbi(span)
+            else:
+                parsed_id = parse_member_id(span, min_len=3 if key == "group_number" else 4)
+            out[key] = Value(parsed_id.value, parsed_id.readback)
+        except IntakeError:
+            pass
+    span = _after(_LABELLED["npi"], text)
+    if span:
+        try:
+            npi = parse_npi(span)
+            out["referring_npi"] = Value(npi.value, npi.readback)
+        except IntakeError:
+            pass
+
+    # referral and reason
+    doctor = _DOCTOR.search(text)
+    if doctor and (_REFERRED.search(text) or re.search(
+            r"\b(my|the) (surgeon|doctor|physician|orthopedist|ortho|pcp|provider)\b", norm)):
+        provider = clinic.match_provider(doctor.group(0))
+        if provider is None:  # the clinic's own therapists are not referring physicians
+            out["referring_provider"] = Value(f"Dr. {doctor.group(1).strip()}")
+    practice = _PRACTICE.search(text)
+    if practice and (doctor or _REFERRED.search(text)):
+        out["referring_practice"] = Value(practice.group(1).strip())
+    if _REFERRED.search(text):
+        out["referred"] = Value("yes")
+    part = next((p for p in sorted(_BODY_PARTS, key=len, reverse=True)
+                 if re.search(rf"\b{re.escape(p)}\b", norm)), None)
+    if part and (_CONDITION.search(text) or re.search(r"\b(my|for|the) " + re.escape(part),
+                                                       norm)):
+        out["body_part"] = Value(part)
+    if _CONDITION.search(text) and (part or _SURGERY.search(text) or _REFERRED.search(text)):
+        out["reason"] = Value(text.strip()[:300])
+    if _SURGERY.search(text):
+        out["surgery"] = Value(_clause_with(_SURGERY, text) or text[:200])
+    if any(w in norm for w in ("workers comp", "worker's comp", "workers' comp", "workman's comp",
+                                "workmans comp", "workers compensation", "hurt at work",
+                                "injured at work", "on the job", "work injury")):
+        out["coverage_kind"] = Value("workers_comp")
+    elif any(w in norm for w in ("car accident", "auto accident", "car crash", "rear ended",
+                                  "motor vehicle", "auto claim", "auto insurance", "pip claim")):
+        out["coverage_kind"] = Value("auto")
+    m = re.search(r"\badjuster(?:'s name)?(?: is| was|'s)?\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
+                  r"{0,2})", text)
+    if m and "number" not in m.group(1).lower():
+        out["adjuster_name"] = Value(m.group(1))
+    m = re.search(r"\b(?:i work (?:at|for)|my employer is|employer is|employed by|"
+                  r"work for)\s+([A-Za-z0-9'&\- ]{2,60}?)(?:[.,;]|$| and | but )", text, re.I)
+    if m:
+        out["employer"] = Value(m.group(1).strip())
+
+    # when, who and which language
+    if _TIME_WORDS.search(text) and not _DATE_CONTEXT["dob"].search(text):
+        try:
+            request = parse_appointment_request(text, now.replace(tzinfo=None))
+            out["when"] = Value(request.readback)
+        except IntakeError:
+            pass
+    for p in clinic.providers:
+        last = p.name.split(",")[0].split()[-1]
+        first = p.name.split(",")[0].replace("Dr.", "").split()[0]
+        if re.search(rf"\b({re.escape(last)}|{re.escape(first)})\b", text, re.I) and \
+                re.search(r"\b(with|see|prefer|wants?|like|request|book)\b", norm):
+            out["provider_pref"] = Value(p.id, p.name.split(",")[0])
+            break
+    if _SPANISH.search(text):
+        out["language"] = Value("es", "Spanish")
+    return out
+
+
+def plan_type(norm: str) -> str | None:
+    if re.search(r"\bmedicare advantage\b|\badvantage plan\b|\bhumana\b.*\bmedicare\b|"
+                 r"\bmedicare\b.*\b(humana|through (united|aetna|humana|cigna))\b|"
+                 r"\bhumana\b", norm):
+        return "medicare_advantage"
+    if re.search(r"\b(supplement|medigap|supplemental|secondary)\b", norm) and \
+            "medicare" not in norm:
+        return "supplement"
+    if re.search(r"\bmedicare\b", norm):
+        return "medicare"
+    if re.search(r"\b(medicaid|badger ?care|forwardhealth|forward health)\b", norm):
+        return "medicaid"
+    if re.search(r"\b(self pay|self-pay|pay (cash|myself|out of pocket)|no insurance|"
+                 r"don't have (any )?insurance|uninsured)\b", norm):
+        return "self_pay"
+    return None
+
+
+_NOT_NAME_WORDS = {
+    "pain", "knee", "back", "neck", "hip", "shoulder", "ankle", "foot", "appointment",
+    "insurance", "medicare", "evaluation", "therapy", "yes", "no", "okay", "hello", "morning",
+    "afternoon", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "book", "schedule", "calling", "fine", "good", "sure", "thanks", "thank", "sorry", "hi",
+    "just", "doctor", "dr", "surgery", "referral", "number", "phone", "birth", "first", "second",
+    "third", "fourth", "fifth", "tenth", "twentieth", "teenth", "nineteen", "twenty", "thirty",
+    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "oh", "zero", "one",
+    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "self", "pay", "cash", "card", "id", "member", "group", "claim", "same", "cell", "email",
+}
+
+
+def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
+    words = {first.lower(), last.lower()}
+    if words & _NOT_NAME_WORDS or any(w.endswith(("teenth", "ieth")) for w in words):
+        return False
+    payer = match_payer(clinic, f"{first} {last}")
+    return payer is None or payer.self_pay
+
+
+def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
+    """Whether an answer to "may I have your name?" reads as a name at all."""
+    try:
+        name = parse_full_name(text)
+    except IntakeError:
+        return False
+    if re.search(r"\d|@", text):
+        return False
+    return _plausible_name(name.value.first, name.value.last, clinic)
+
+
+def understand(text: str, clinic: ClinicConfig, router: intents.IntentRouter, now: datetime,
+               *, caller_id: str | None = None, known: dict[str, str] | None = None
+               ) -> Understanding:
+    """Everything one caller turn says (see the module docstring)."""
+    u = Understanding(text)
+    u.social = social_turn(text)
+    u.yes, u.no = intents.is_affirmative(text), intents.is_negative(text)
+    u.question = is_question(text)
+    scores = router.scores(text)
+    order = {name: n for n, name in enumerate(intents.KNOWN_INTENTS)}
+    ranked = sorted((i for i, s in scores.items() if s >= router.min_score),
+                    key=lambda i: (-scores[i], order.get(i, 99)))
+    u.intents = ranked
+    u.values = extract(text, clinic, now, caller_id=caller_id, known=known)
+    u.correction = bool(_CORRECTION.search(text)) and bool(u.values or u.no)
+    return u
+
+
+def dob_plausible(value: str, today: date) -> bool:
+    born = date.fromisoformat(value)
+    return 0 <= (today - born).days / 365.25 <= 115
