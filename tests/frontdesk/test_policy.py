@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.frontdesk.conftest import CLINIC, SUNDAY_10AM, add_patient, make_clinic
 from voiceagent.clinic import scheduling
 from voiceagent.clinic.audit import Actor
-from voiceagent.clinic.models import Appointment, Coverage, Lead, Message, Referral
+from voiceagent.clinic.models import Appointment, AuditEntry, Coverage, Lead, Message, Referral
 from voiceagent.dialog.protocol import (
     EndCall,
     ExpectedInput,
@@ -258,7 +258,10 @@ def test_prompt_injection_changes_nothing(backend, store):
     assert not any(isinstance(e, ToolCall) and e.name == "cancel_appointment" for e in events)
     with store.transaction() as s:
         assert s.scalars(select(Appointment)).one().status == "booked"
-    assert dialog.state.pending in ("full_name", "dob")
+    assert dialog.state.outcome == "security_refusal"
+    assert "can't do that" in said(events)
+    with store.transaction() as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "security_event")).all()
 
 
 def test_cancel_after_verifying_identity(backend, store):

@@ -6,12 +6,13 @@ dialog offers to take a message.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time
 
 from rapidfuzz import fuzz
 
-from voiceagent.clinic.config import WEEKDAYS, ClinicConfig, TimeRange
+from voiceagent.clinic.config import FAQ, WEEKDAYS, ClinicConfig, TimeRange
 from voiceagent.frontdesk.router import normalize
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -74,38 +75,157 @@ def match_payer(clinic: ClinicConfig, text: str) -> PayerMatch | None:
     return best[1] if best else None
 
 
+_STOP = set("""a an the i i'm im me my we you your it it's its is are was be do does did can
+could would will should may might to of for in on at by with and or but so if about what
+what's whats where when how which who why there their this that these those have has had
+get got go going come coming any some just really like um uh hi hello hey yeah okay ok
+please thanks thank also and then wondering wanted want ask question quick know tell need
+guys you're much""".split())
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _content(text: str) -> set[str]:
+    return {_stem(w) for w in normalize(text).split() if w not in _STOP and len(w) > 1}
+
+
+_PRICE = re.compile(r"\b(how much|cost|costs|price|prices|pricing|charge|rate|rates|cash|"
+                    r"self ?pay|out of pocket|fee)\b")
+_ARRIVE = re.compile(r"\b(how early|arrive|arrival|get there|show up|be there|come early)\b")
+_HOURS = re.compile(r"\b(hours|open|opens|close|closes|closed|closing|opening|evenings?|"
+                    r"nights?|weekends?|saturdays?|sundays?|late|holiday|thanksgiving|"
+                    r"christmas|new year'?s?)\b")
+
+
 def answer_question(clinic: ClinicConfig, question: str, today: date | None = None) -> str | None:
-    """The clinic's answer to a question, or None when the config does not cover it."""
+    """The clinic's answer to a question, or None when the config does not cover it.
+
+    Facts the config holds (prices, hours on a given day, which payers) are answered from
+    the config itself; other questions from the FAQ whose words they share (content words,
+    not a fuzzy subset: "do I" alone matches nothing)."""
     norm = normalize(question)
     if not norm:
         return None
-    best_faq, best_score = None, 0.0
-    for faq in clinic.faqs:
-        for q in faq.questions:
-            score = fuzz.token_set_ratio(normalize(q), norm)
-            if score > best_score:
-                best_faq, best_score = faq, score
-    if best_faq is not None and best_score >= 80:
-        return best_faq.answer
     words = set(norm.split())
-    if words & {"insurance", "accept", "take", "network", "medicare", "medicaid", "cover"} or \
-            match_payer(clinic, question):
-        payer = match_payer(clinic, question)
-        if payer is not None and not payer.self_pay:
-            if payer.accepted:
-                return f"Yes, we accept {payer.name}." + (f" {payer.notes}" if payer.notes else "")
-            if payer.accepted is False:
-                return (f"I'm sorry, we're not in network with {payer.name}. "
-                        "You're welcome to come as a self-pay patient.")
-        if clinic.insurance.accepted and ("insurance" in words or "accept" in words):
-            names = ", ".join(p.name for p in clinic.insurance.accepted[:6])
-            return f"We accept {names}, among others. Which plan do you have?"
-    if words & {"hours", "open", "close", "closed", "closing", "opening"}:
+    if _PRICE.search(norm) and clinic.insurance.self_pay and not (
+            words & {"copay", "co", "deductible", "bill", "balance"}):
+        return _prices(clinic)
+    payers = _payers_named(clinic, question)
+    if payers and (words & {"insurance", "accept", "take", "network", "cover", "covered",
+                            "in", "plan", "plans"} or len(payers) > 1 or "?" in question):
+        return " ".join(_payer_answer(clinic, p) for p in payers)
+    if words & {"insurance", "insurances", "plans"} and words & {"accept", "take", "which",
+                                                                "what", "network"}:
+        names = ", ".join(p.name for p in clinic.insurance.accepted[:8])
+        return f"We accept {names}, among others. Which plan do you have?"
+    if _ARRIVE.search(norm):
+        faq = _best_faq(clinic, {"arrive", "early", "minute"}, require=1)
+        if faq is not None:
+            return faq.answer
+    hours_asked = bool(_HOURS.search(norm)) and not words & {"park", "parking"}
+    if hours_asked:
+        on_day = _day_asked(clinic, question, today)
+        if on_day is not None:
+            return on_day
+    faq = _best_faq(clinic, _content(question))
+    if faq is not None:
+        return faq.answer
+    if hours_asked and not (words & {"long", "visit", "appointment", "evaluation"} and
+                            not words & {"hours", "open", "close", "closed"}):
         return f"Our hours are {say_hours(clinic)}."
-    if words & {"address", "located", "location", "where", "directions"}:
+    if words & {"address", "located", "location", "directions"}:
         return f"We're at {clinic.address}."
     if "phone" in words and "number" in words:
         return f"Our phone number is {clinic.phone}."
-    if best_faq is not None and best_score >= 70:
-        return best_faq.answer
     return None
+
+
+def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1) -> FAQ | None:
+    """The FAQ sharing the most content words with the question (its questions count
+    double, its answer once); None when nothing distinctive is shared."""
+    if not asked:
+        return None
+    best: tuple[float, FAQ] | None = None
+    for faq in clinic.faqs:
+        q_words: set[str] = set().union(*(_content(q) for q in faq.questions))
+        a_words = _content(faq.answer)
+        shared_q = asked & q_words
+        shared_a = (asked & a_words) - q_words
+        score = 2 * len(shared_q) + len(shared_a)
+        coverage = len(shared_q | shared_a) / len(asked)
+        strong = score >= 2 * require and (shared_q or coverage >= 0.5)
+        whole = coverage >= 0.99 and len(asked) <= 2 and score >= 1  # "is there an elevator"
+        if (strong or whole) and (
+                best is None or score > best[0]):
+            best = (score + coverage, faq)
+    return best[1] if best else None
+
+
+def _prices(clinic: ClinicConfig) -> str:
+    parts = []
+    for type_id, price in clinic.insurance.self_pay.items():
+        try:
+            name = clinic.appointment_type(type_id).name
+        except KeyError:
+            name = type_id.replace("-", " ")
+        parts.append(f"{price:g} dollars for the {name}")
+    return f"Self-pay rates are {', '.join(parts[:-1])} and {parts[-1]}." if len(parts) > 1 \
+        else f"Self-pay rates are {parts[0]}."
+
+
+def _payers_named(clinic: ClinicConfig, text: str) -> list[PayerMatch]:
+    norm = f" {normalize(text)} "
+    found: list[PayerMatch] = []
+    for accepted, payers in ((True, clinic.insurance.accepted),
+                             (False, clinic.insurance.not_accepted)):
+        for payer in payers:
+            if any(f" {normalize(a)} " in norm for a in (payer.name, *payer.aliases) if a):
+                found.append(PayerMatch(payer.name, accepted, notes=payer.notes))
+    if not found:
+        one = match_payer(clinic, text)
+        if one is not None and not one.self_pay:
+            found.append(one)
+    # "Medicare" inside "Humana Medicare Advantage": keep the longer name only
+    names = [p.name for p in found]
+    return [p for p in found if not any(p.name != n and p.name in n for n in names)]
+
+
+def _payer_answer(clinic: ClinicConfig, payer: PayerMatch) -> str:
+    if payer.accepted:
+        return f"Yes, we accept {payer.name}." + (f" {payer.notes}." if payer.notes else "")
+    if payer.accepted is False:
+        return (f"We're not in network with {payer.name}, but you're welcome to come as a "
+                "self-pay patient.")
+    return f"I'm not sure about {payer.name}; the front desk can check that for you."
+
+
+def _day_asked(clinic: ClinicConfig, question: str, today: date | None) -> str | None:
+    """Hours on the day the question names ("on Thanksgiving", "the Friday after",
+    "this Saturday"), closures included."""
+    from voiceagent.intake import IntakeError, parse_appointment_request
+
+    norm = normalize(question)
+    day = None
+    for closure in clinic.closures:
+        if _content(closure.name) and _content(closure.name) <= _content(question) | {"day"}:
+            day = closure.date
+    if day is None and today is not None:
+        try:
+            day = parse_appointment_request(question, datetime.combine(today, time(8))).value.day
+        except IntakeError:
+            day = None
+    if day is None:
+        return None
+    hours = clinic.hours_on(day)
+    closure = clinic.closure_on(day)
+    label = f"{DAY_NAMES[day.weekday()]}, {day.strftime('%B')} {day.day}"
+    why = f" for {closure.name}" if closure is not None else ""
+    if hours is None:
+        return f"We're closed on {label}{why}."
+    del norm
+    return f"On {label}{why} we're open {_say_clock(hours.start)} to {_say_clock(hours.end)}."

@@ -51,10 +51,11 @@ from voiceagent.frontdesk.saystream import SayStream
 from voiceagent.frontdesk.state import ConversationState
 from voiceagent.frontdesk.tools import ToolBox
 from voiceagent.frontdesk.understand import (
+    Shape,
     Social,
     Understanding,
+    answer_shape,
     dob_plausible,
-    plausible_name_answer,
     understand,
 )
 from voiceagent.intake import (
@@ -288,7 +289,8 @@ class FrontDeskDialog:
             self.state.hold = None
 
     def _goodbye(self) -> Iterator[DialogEvent]:
-        yield from self._end(f"Thank you for calling {self.clinic.name}. Goodbye!")
+        yield from self._end(f"Thank you for calling {self.clinic.name}. Goodbye!",
+                             outcome=self.state.outcome or "completed")
 
     def _ask(self, field: str, lead: str = "") -> Iterator[DialogEvent]:
         self.state.pending = field
@@ -319,6 +321,8 @@ class FrontDeskDialog:
                 return
         events = []
         phone = self.state.fields.get("phone")
+        if not emergency:
+            self.state.outcome = "urgent_symptoms"
         self._tool("take_message", {
             "name": self._caller_name() or "caller", "phone": phone or "unknown",
             "message": f"Red flag reported ({flag.id}, {flag.severity.value}); the caller was "
@@ -330,7 +334,6 @@ class FrontDeskDialog:
             yield from self._end("I've also let our clinical team know. Please don't wait: "
                                  "get help now. Goodbye.", outcome="emergency_escalation")
             return
-        self.state.outcome = self.state.outcome or "urgent_symptoms"
         yield from self._wrap("I've let our clinical team know, and someone will call you back "
                               "today.")
 
@@ -508,10 +511,22 @@ class FrontDeskDialog:
         if u.question and wanted and wanted[0] in (intents.GOODBYE, intents.HUMAN) and \
                 self.router.scores(text).get(wanted[0], 0) < 3:
             wanted = []
-        if not wanted and _sounds_like_booking(u):
+        if not wanted and _sounds_like_booking(u) and not (
+                self.state.step == steps.WRAP_UP and set(u.values) & _BOOKING_SIGNS == set()):
+            if u.question:
+                # "my doctor wants me to do therapy; how long is the first visit?": answer,
+                # then offer, rather than start asking for a name
+                self.state.fields["guessed_intent"] = intents.BOOK
+                self.state.fields["guessed_from"] = text[:300]
+                self.state.pending = "confirm_intent"
+                self._apply(u)
+                question = "Would you like me to book an evaluation for you?"
+                yield from self._say(f"{answer} {question}".strip(), prompt=question)
+                return
             wanted = [intents.BOOK]
         if self.state.step == steps.WRAP_UP and not wanted and not u.question and \
-                (u.no or _done_words(text)):
+                not u.yes and not (set(u.values) & _BOOKING_SIGNS - {"when"}):
+            # "no, that's all", "okay, I'll call my surgeon now, thanks": the caller is done
             yield from self._goodbye()
             return
         if not wanted:
@@ -696,20 +711,30 @@ class FrontDeskDialog:
 
     def _collect(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         """The answer to the pending question, if it is one; and whatever else the turn
-        says. A value that does not parse as the pending field is never stored in it."""
+        says. A value that does not parse as the pending field is never stored in it: an
+        answer shaped like another missing detail (a date when the name was asked) fills
+        that detail, and the pending question is asked again."""
         field = self.state.pending
         if field is None:
             yield from self._next(self._apply(u))
             return
+        shape = answer_shape(text, self.clinic, self._local_now().date())
         failed: IntakeError | None = None
         ack = ""
         answered = False
-        if not self._not_an_answer(field, u):
+        if self._fits(field, shape, u):
             try:
                 ack = parse_field(field, text, self.state, self.clinic, self._local_now())
                 answered = True
             except IntakeError as exc:
                 failed = exc
+        else:
+            other = self._field_for(shape)
+            if other is not None:
+                try:
+                    ack = parse_field(other, text, self.state, self.clinic, self._local_now())
+                except IntakeError:
+                    ack = ""
         extra = self._apply(u, pending_done=field if answered else None)
         answer = self._answer_question(text) if u.question else ""
         if answered:
@@ -717,41 +742,78 @@ class FrontDeskDialog:
             self.state.pending = None
         elif field in self.state.fields and field != "when":
             self.state.pending = None  # volunteered in other words ("my number is ...")
-        elif failed is not None and not (extra or answer):
+        elif not (ack or extra or answer):
             count = self.state.attempts.get(field, 0) + 1
             self.state.attempts[field] = count
             if count >= FIELD_ATTEMPTS:
                 yield from self._give_up_on(field)
                 return
-            reason = failed.reason[:1].upper() + failed.reason[1:]
-            if not reason.endswith((".", "?", "!")):
-                reason += "."
-            yield from self._say(f"Sorry. {reason}", prompt=prompts.FIELD_PROMPTS[field][0])
-            return
-        elif not (extra or answer):
-            yield from self._say(f"Sorry, I didn't get that. {prompts.FIELD_PROMPTS[field][0]}",
-                                 prompt=prompts.FIELD_PROMPTS[field][0])
+            question = prompts.FIELD_PROMPTS[field][0]
+            if failed is not None:
+                reason = failed.reason[:1].upper() + failed.reason[1:]
+                if not reason.endswith((".", "?", "!")):
+                    reason += "."
+                yield from self._say(f"Sorry. {reason}", prompt=question)
+                return
+            yield from self._say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
         lead = " ".join(p for p in (answer, ack, extra) if p)
-        if answer and self.state.pending == field:
-            lead += " Now,"  # back to where the intake stood
         yield from self._next(lead)
 
-    def _not_an_answer(self, field: str, u: Understanding) -> bool:
-        """Words that are plainly something else than the pending field: a question, a
-        date for a name, another detail in its own words."""
-        if u.question and field not in ("message_body",):
+    _FITS: dict[str, tuple[Shape, ...]] = {
+        "full_name": (Shape.NAME,),
+        "last_name_spelled": (Shape.SPELLING, Shape.NAME, Shape.OTHER),
+        "dob": (Shape.DATE,),
+        "phone": (Shape.PHONE, Shape.OTHER),
+        "member_id": (Shape.IDENTIFIER, Shape.PHONE, Shape.SPELLING),
+        "claim_number": (Shape.IDENTIFIER, Shape.PHONE, Shape.SPELLING),
+        "adjuster_phone": (Shape.PHONE, Shape.OTHER),
+        "date_of_injury": (Shape.DATE, Shape.OTHER),
+        "payer": (Shape.PAYER, Shape.OTHER),
+        "adjuster_name": (Shape.NAME, Shape.OTHER),
+    }
+
+    def _fits(self, field: str, shape: Shape, u: Understanding) -> bool:
+        """Whether the words can be the answer to ``field`` at all."""
+        if u.question and field != "message_body":
+            return False
+        if field in self._FITS:
+            if field == "last_name_spelled" and shape is Shape.OTHER:
+                return len(u.text.split()) <= 2 and not u.values
+            if field in ("phone", "adjuster_phone") and shape is Shape.IDENTIFIER:
+                return not re.search(r"\b[a-zA-Z]\b", u.text.replace(" a ", " "))
+            if field == "phone" and shape is Shape.OTHER:
+                return bool(re.search(r"\d|\b(oh|zero|one|two|three|four|five|six|seven|"
+                                      r"eight|nine)\b", u.text, re.I)) and "phone" not in \
+                    u.values
+            if field == "payer" and shape is Shape.OTHER:
+                return "payer_named" in u.values or "coverage_kind" in u.values or \
+                    "plan_type" in u.values or _payer_words(u.text)
+            return shape in self._FITS[field]
+        if field == "message_body":
             return True
-        if field in ("reason", "message_body", "employer"):
-            return bool(u.values.keys() & {"dob", "phone", "email", "member_id"}) and \
-                field != "message_body"
-        if field == "full_name":
-            return not plausible_name_answer(u.text, self.clinic)
-        if field == "last_name_spelled":
-            return bool(re.search(r"\d", u.text)) or bool(u.values.keys() - {"full_name",
-                                                                           "first_name",
-                                                                           "last_name"})
-        return False
+        # free text (reason, employer, when, which appointment): not a detail of another kind
+        return shape in (Shape.OTHER,) or (field == "employer" and shape is Shape.NAME)
+
+    def _field_for(self, shape: Shape) -> str | None:
+        """The missing detail an answer of this shape gives."""
+        f = self.state.fields
+        needed = set(self._needed())
+        if shape is Shape.NAME and "full_name" in needed:
+            return "full_name"
+        if shape is Shape.SPELLING and "full_name" in f and "last_name_spelled" not in f:
+            return "last_name_spelled"
+        if shape is Shape.DATE and "dob" in needed:
+            return "dob"
+        if shape is Shape.PHONE and "phone" in needed:
+            return "phone"
+        if shape is Shape.PAYER and "payer" in needed:
+            return "payer"
+        if shape is Shape.IDENTIFIER:
+            for key in ("member_id", "claim_number"):
+                if key in needed:
+                    return key
+        return None
 
     def _give_up_on(self, field: str) -> Iterator[DialogEvent]:
         if field in ("last_name_spelled",):
@@ -1251,12 +1313,29 @@ _BOOKING_SIGNS = {"reason", "referred", "body_part", "surgery", "coverage_kind",
 
 def _sounds_like_booking(u: Understanding) -> bool:
     """A caller who describes a problem or a referral wants to come in, even without the
-    word "book" ("my doctor sent me over for my knee")."""
-    return bool(u.values.keys() & _BOOKING_SIGNS) and not u.question
+    word "book" ("my doctor sent me over for my knee", "could I come Wednesday at 7?")."""
+    signs = set(u.values) & _BOOKING_SIGNS
+    if u.question:
+        signs -= {"referred"}  # "do I need a referral?" is a question, not a request
+        return bool(signs & {"reason", "body_part", "surgery"}) or bool(
+            re.search(r"\b(can|could|may) i (come|get|see|book|schedule)", u.text, re.I))
+    return bool(signs) or "when" in u.values
 
 
 def _done_words(text: str) -> bool:
+    """A caller who is done: "no, that's all", "perfect, thank you", "okay, thanks"."""
     norm = intents.normalize(text)
-    return any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
-                                   "that's everything", "i'm good", "i'm all set",
-                                   "all set", "no that's"))
+    if any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
+                               "that's everything", "i'm good", "i'm all set", "all set",
+                               "no that's", "have a good", "have a nice", "take care")):
+        return True
+    words = norm.split()
+    return len(words) <= 6 and any(w in ("thanks", "thank", "thankyou", "bye", "goodbye")
+                                   for w in words)
+
+
+def _payer_words(text: str) -> bool:
+    norm = intents.normalize(text)
+    return any(w in norm for w in ("insurance", "self pay", "pay cash", "pay myself", "plan",
+                                   "don't have", "no insurance", "through my", "medicare",
+                                   "medicaid"))

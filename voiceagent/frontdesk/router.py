@@ -65,7 +65,10 @@ KEYWORDS: dict[str, dict[str, float]] = {
             "receptionist": 3, "front desk": 3, "real person": 4, "agent": 1.5,
             "talk to somebody": 3, "speak to": 1.5, "talk to": 1},
     GOODBYE: {"bye": 3, "goodbye": 4, "that's all": 3, "that is all": 3, "nothing else": 3,
-              "hang up": 3, "that's it": 2.5, "have a good day": 2.5},
+              "hang up": 3, "that's it": 2.5, "have a good day": 2.5, "i'll call back": 3,
+              "i will call back": 3, "call you back": 3, "call back later": 3,
+              "and call back": 3, "i'll think about it": 3, "never mind": 2.5,
+              "gotta go": 3, "got to go": 3, "i have to go": 3},
 }
 
 def normalize(text: str) -> str:

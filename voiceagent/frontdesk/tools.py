@@ -396,7 +396,7 @@ class ToolBox:
         return {"recorded": sorted(k for k, v in updates.items() if v)}
 
     def _answer_faq(self, args: AnswerFaqArgs) -> dict[str, Any]:
-        answer = answer_question(self.backend.clinic, args.question)
+        answer = answer_question(self.backend.clinic, args.question, self.backend.now().date())
         if answer is None:
             raise Refused("the clinic's information has no answer to that; say so and offer "
                           "to take a message")

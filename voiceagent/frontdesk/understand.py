@@ -81,7 +81,15 @@ _INJECTION = re.compile(
     r"(not|a|an|my)\b|\bact as (a|an|my)\b|\b(patient|client) (list|roster|database)\b|"
     r"\b(list|read|tell me|give me|send me) (me )?(all|every|each|the) (patients?|"
     r"appointments|people|names|phone numbers)\b|\bwho else\b.*\b(schedule|coming|booked)\b|"
-    r"\bdump (the|your)\b|\bsql\b|\bdrop table\b|\boverride\b.*\b(rules|security)\b",
+    r"\bdump (the|your)\b|\bsql\b|\bdrop table\b|\boverride\b.*\b(rules|security)\b|"
+    r"\bcancel (every|all|them all|everyone|everybody)\b|\bcancel all (the )?appointments\b|"
+    r"\b(authorization|auth|override|admin|access) code\b|\b(skip|bypass|don'?t ask (any|for)?)"
+    r" ?(the )?(verification|identity|security)\b|\b(run|call|execute|invoke) (the )?"
+    r"(function|tool|command|script)\b|\bmaintenance (script|mode)\b|\blet'?s play a game\b|"
+    r"\bpretend (you'?re|you are|to be)\b|\brole ?play\b|\b(read|tell|give) me (the|your|today'?s)"
+    r" (list|schedule|patient schedule|appointments? list)\b|\b(what'?s|who'?s) on the schedule"
+    r"\b|\bthe (clinic'?s )?(patient )?schedule (today|tomorrow|for today|for tomorrow)\b|"
+    r"\bnew instructions\b|\bfrom now on you\b",
     re.I)
 _WRONG_NUMBER = re.compile(
     r"\bwrong number\b|\bisn'?t (this|that) (the )?[a-z' ]{2,30}\?|\b(is|isn't) this "
@@ -117,8 +125,18 @@ _THIRD_PARTY = re.compile(
     r"progress|notes)\b|"
     r"\b(verify|confirm|check) (that |whether |if )?(a |the |our |my )?(patient|employee|"
     r"client|worker)\b.*\b(attend|appointment|visit|coming|seen|came)\b|"
-    r"\b(her|his|their) (appointment|appointments|visit|visits|records?|progress|notes|"
-    r"schedule)\b",
+    r"\b(her|his|their) (next |last |upcoming )?(appointment|appointments|visit|visits|"
+    r"records?|progress|notes|schedule|diagnosis|results|sessions?)\b|"
+    r"\bwhen'?s (his|her|their) (next|last)\b|\b(has|have|is|was) (he|she|they) (been )?"
+    r"(coming|attending|showing up|had|seen|going)\b|\b(how many|what) .{0,30}\b(does|did|has)"
+    r" (he|she)\b|\bwrong with (him|her|it)\b.*\b(he|she|his|her)\b|\bwhat('?s| is| did) "
+    r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?|staff member)"
+    r"\b.*\b(appointments?|visits?|pt|therapy|confirm|attend)\b|\bwhat'?s (her|his|their) "
+    r"(cell|phone|number|address|email|date of birth|birthday)\b|"
+    r"\b(read|tell) me (back )?(what|the|which) (number|phone|address|email|info|information|"
+    r"details)\b.*\b(have|file|gave)\b|\bwhat (phone |cell )?(number|address|email|phone) "
+    r"do you have\b|\b(we'?re|i'?m) (his|her|their) (doctor|wife|husband|mother|father|mom|"
+    r"dad|parent|employer|boss|lawyer|attorney)\b|\ballowed to know\b",
     re.I)
 
 
@@ -415,21 +433,28 @@ def plan_type(norm: str) -> str | None:
 
 
 _NOT_NAME_WORDS = {
-    "pain", "knee", "back", "neck", "hip", "shoulder", "ankle", "foot", "appointment",
-    "insurance", "medicare", "evaluation", "therapy", "yes", "no", "okay", "hello", "morning",
-    "afternoon", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "book", "schedule", "calling", "fine", "good", "sure", "thanks", "thank", "sorry", "hi",
-    "just", "doctor", "dr", "surgery", "referral", "number", "phone", "birth", "first", "second",
-    "third", "fourth", "fifth", "tenth", "twentieth", "teenth", "nineteen", "twenty", "thirty",
-    "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "oh", "zero", "one",
-    "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "self", "pay", "cash", "card", "id", "member", "group", "claim", "same", "cell", "email",
+    "pain", "knee", "back", "neck", "hip", "shoulder", "ankle", "foot", "appointment", "insurance",
+    "medicare", "evaluation", "therapy", "yes", "no", "okay", "hello", "morning", "afternoon",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "book",
+    "schedule", "calling", "fine", "good", "sure", "thanks", "thank", "sorry", "hi", "just",
+    "doctor", "dr", "surgery", "referral", "number", "phone", "birth", "first", "second", "third",
+    "fourth", "fifth", "tenth", "twentieth", "teenth", "nineteen", "twenty", "thirty", "forty",
+    "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "oh", "zero", "one", "two",
+    "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "self",
+    "pay", "cash", "card", "id", "member", "group", "claim", "same", "cell", "email", "nope",
+    "yep", "yeah", "nah", "it", "that", "that's", "this", "what", "how", "when", "where", "why",
+    "who", "can", "could", "would", "will", "do", "does", "is", "are", "i", "you", "we", "they",
+    "he", "she", "my", "your", "not", "all", "correct", "right", "wrong", "great", "perfect",
+    "works", "work", "none", "other", "both", "either", "evening", "night", "week", "today",
+    "tomorrow", "wait", "hold", "on", "hang",
 }
 
 
 def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
     words = {first.lower(), last.lower()}
     if words & _NOT_NAME_WORDS or any(w.endswith(("teenth", "ieth")) for w in words):
+        return False
+    if len(first) < 2 or len(last) < 2:
         return False
     payer = match_payer(clinic, f"{first} {last}")
     return payer is None or payer.self_pay
@@ -441,9 +466,63 @@ def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
         name = parse_full_name(text)
     except IntakeError:
         return False
-    if re.search(r"\d|@", text):
+    if re.search(r"\d|@|\?", text) or intents.is_affirmative(text) or \
+            intents.is_negative(text):
         return False
     return _plausible_name(name.value.first, name.value.last, clinic)
+
+
+class Shape(StrEnum):
+    """What a bare answer looks like, whatever was asked."""
+
+    SPELLING = "spelling"  # letters one by one
+    IDENTIFIER = "identifier"  # letters and digits, or a long run of digits
+    PHONE = "phone"  # ten digits
+    DATE = "date"  # a full date
+    PAYER = "payer"  # an insurance the clinic knows
+    NAME = "name"  # a person's name
+    OTHER = "other"
+
+
+_NUMBER_WORD = re.compile(r"\b(zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b",
+                          re.I)
+
+
+def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
+    """The shape of an answer said on its own ("B R A N D T", "six oh eight ...")."""
+    from voiceagent.intake.tokens import spoken_chars
+
+    chars, unknown = spoken_chars(text, "mixed")
+    letters = sum(c.isalpha() for c in chars)
+    digits = sum(c.isdigit() for c in chars)
+    content = [w for w in unknown if len(w) > 2 and w.lower() not in ("dot", "com")]
+    month = re.search(r"\b(january|february|march|april|may|june|july|august|september|"
+                      r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
+                      r"nov|dec)\b", text, re.I)
+    if month or (letters == 0 and 6 <= digits <= 8) or re.search(r"\d{1,2}/\d{1,2}/\d{2,4}",
+                                                                  text):
+        try:
+            parse_date_of_birth(text, today)
+            return Shape.DATE
+        except IntakeError:
+            if month:
+                return Shape.OTHER
+    single = re.findall(r"\b[A-Za-z]\b", text)
+    if digits == 0 and (len(single) >= 3 or re.search(r"\bas in\b", text, re.I)) and \
+            len(content) <= 2:
+        return Shape.SPELLING
+    if digits >= 4 and letters >= 1 and len(content) <= 2:
+        return Shape.IDENTIFIER
+    if digits in (10, 11) and letters == 0 and len(content) <= 3:
+        return Shape.PHONE
+    if digits >= 5 and letters == 0 and len(content) <= 2:
+        return Shape.IDENTIFIER
+    payer = match_payer(clinic, text)
+    if payer is not None and len(text.split()) <= 6:
+        return Shape.PAYER
+    if plausible_name_answer(text, clinic) and len(text.split()) <= 5:
+        return Shape.NAME
+    return Shape.OTHER
 
 
 def understand(text: str, clinic: ClinicConfig, router: intents.IntentRouter, now: datetime,

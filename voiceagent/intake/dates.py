@@ -103,8 +103,20 @@ def parse_past_date(
             day = _parse_phrase(phrase, now, "past")
             if day:
                 break
+    if day is None and not recent:
+        # "july nineteenth eighty one": a spoken two-digit year, the latest one in the past
+        short = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD},? (?:of )?(?:'|in )?(\d{{2}})\b",
+                          norm) or re.search(rf"\b(?:the )?{_ORD} (?:of )?{_MONTH},? "
+                                             r"(?:'|in )?(\d{2})\b", norm)
+        if short:
+            yy = int(short.group(short.lastindex or 0))
+            century = today.year // 100 * 100
+            year = century + yy if century + yy <= today.year else century - 100 + yy
+            phrase = f"{short.group(0)[:short.start(short.lastindex or 0) - short.start()]}"
+            day = _parse_phrase(f"{phrase.strip(' ,')} {year}", now, "past")
     digits = re.sub(r"\D", "", norm)
-    if day is None and len(digits) == 8 and not re.search(_MONTH, norm):
+    if day is None and len(digits) == 8 and not re.search(_MONTH, norm) and \
+            not re.search(r"\b[a-z]\b", norm.replace(" o ", " ")):
         # "oh three oh three nineteen eighty-two": MMDDYYYY read as digits
         try:
             day = date(int(digits[4:]), int(digits[:2]), int(digits[2:4]))
