@@ -7,6 +7,7 @@ acknowledgement returned carries the read-back ("I have March 3, 1982.").
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -119,7 +120,7 @@ def parse_field(
         return "Thank you."
     if field == "when":
         request = parse_appointment_request(text, now)
-        store_request(state, request.value)
+        store_request(state, request.value, text)
         return ""
     if field == "message_body":
         f["message_body"] = text[:2000]
@@ -136,14 +137,27 @@ def parse_field(
 
 
 
-def store_request(state: ConversationState, request: AppointmentRequest) -> None:
-    """Keep a parsed "when" in the state (as JSON-friendly strings)."""
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def store_request(state: ConversationState, request: AppointmentRequest,
+                  text: str = "") -> None:
+    """Keep a parsed "when" in the state (as JSON-friendly strings), with the weekdays the
+    caller ruled out ("any afternoon, but not Wednesday")."""
+    norm = intents.normalize(text)
+    excluded = [i for i, d in enumerate(_WEEKDAYS)
+                if re.search(rf"\b(not|except|but not|no) (on )?{d}s?\b", norm) or
+                re.search(rf"\b{d}s? (is|are) (out|no good|bad)\b", norm)]
+    day = request.day
+    if day is not None and day.weekday() in excluded:
+        day = None
     state.request = {
-        "day": request.day.isoformat() if request.day else None,
+        "day": day.isoformat() if day else None,
         "at": request.at.isoformat() if request.at else None,
         "earliest": request.earliest.isoformat() if request.earliest else None,
         "latest": request.latest.isoformat() if request.latest else None,
         "asap": request.asap,
+        "not_weekdays": excluded,
     }
 
 def requested(state: ConversationState) -> AppointmentRequest:

@@ -62,6 +62,9 @@ def match_payer(clinic: ClinicConfig, text: str) -> PayerMatch | None:
         return None
     if any(w in norm for w in SELF_PAY_WORDS):
         return PayerMatch("self-pay", True, self_pay=True)
+    named = _exact_payers(clinic, norm)
+    if named:  # said as configured: the longest name wins ("Humana Medicare Advantage")
+        return max(named, key=lambda p: len(p.name))
     best: tuple[float, PayerMatch] | None = None
     for accepted, payers in ((True, clinic.insurance.accepted),
                              (False, clinic.insurance.not_accepted)):
@@ -178,14 +181,19 @@ def _prices(clinic: ClinicConfig) -> str:
         else f"Self-pay rates are {parts[0]}."
 
 
-def _payers_named(clinic: ClinicConfig, text: str) -> list[PayerMatch]:
-    norm = f" {normalize(text)} "
+def _exact_payers(clinic: ClinicConfig, norm: str) -> list[PayerMatch]:
+    padded = f" {norm} "
     found: list[PayerMatch] = []
     for accepted, payers in ((True, clinic.insurance.accepted),
                              (False, clinic.insurance.not_accepted)):
         for payer in payers:
-            if any(f" {normalize(a)} " in norm for a in (payer.name, *payer.aliases) if a):
+            if any(f" {normalize(a)} " in padded for a in (payer.name, *payer.aliases) if a):
                 found.append(PayerMatch(payer.name, accepted, notes=payer.notes))
+    return found
+
+
+def _payers_named(clinic: ClinicConfig, text: str) -> list[PayerMatch]:
+    found = _exact_payers(clinic, normalize(text))
     if not found:
         one = match_payer(clinic, text)
         if one is not None and not one.self_pay:

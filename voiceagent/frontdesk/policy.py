@@ -20,7 +20,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from voiceagent.dialog.calllog import CallLog
@@ -56,6 +56,7 @@ from voiceagent.frontdesk.understand import (
     Understanding,
     answer_shape,
     dob_plausible,
+    name_in,
     understand,
 )
 from voiceagent.intake import (
@@ -66,7 +67,7 @@ from voiceagent.intake import (
     parse_phone,
     parse_spelled_name,
 )
-from voiceagent.intake.dates import say_date
+from voiceagent.intake.dates import AppointmentRequest, say_date, say_time
 from voiceagent.llm.choice import choose
 from voiceagent.llm.protocol import LLM, ChatMessage
 from voiceagent.speech.clauses import split_clauses
@@ -294,6 +295,8 @@ class FrontDeskDialog:
 
     def _ask(self, field: str, lead: str = "") -> Iterator[DialogEvent]:
         self.state.pending = field
+        key = f"asked:{field}"
+        self.state.attempts[key] = self.state.attempts.get(key, 0) + 1
         question = prompts.FIELD_PROMPTS[field][0]
         if field == "member_id" and "medicare" in self.state.fields.get("payer", "").lower():
             question = ("What's your Medicare number? It's eleven characters; please read it "
@@ -482,7 +485,7 @@ class FrontDeskDialog:
                 intents.BOOK, intents.RESCHEDULE, None):
             try:
                 store_request(self.state, parse_appointment_request(
-                    u.text, self._local_now()).value)
+                    u.text, self._local_now()).value, u.text)
             except IntakeError:
                 pass
         return " ".join(a for a in acks if a)
@@ -601,7 +604,8 @@ class FrontDeskDialog:
             self.state.fields["topic"] = text[:300]
         if intent == intents.BOOK and self.state.request is None:
             try:
-                store_request(self.state, parse_appointment_request(text, self._local_now()).value)
+                store_request(self.state, parse_appointment_request(text, self._local_now()).value,
+                              text)
             except IntakeError:
                 pass
         if intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS):
@@ -693,6 +697,9 @@ class FrontDeskDialog:
 
     def _next(self, lead: str = "") -> Iterator[DialogEvent]:
         needed = self._needed()
+        if needed and self.state.attempts.get(f"asked:{needed[0]}", 0) >= FIELD_ATTEMPTS:
+            yield from self._give_up_on(needed[0], lead)
+            return
         if needed:
             yield from self._ask(needed[0], lead)
             return
@@ -722,7 +729,12 @@ class FrontDeskDialog:
         failed: IntakeError | None = None
         ack = ""
         answered = False
-        if self._fits(field, shape, u):
+        named = name_in(text, self.clinic) if field == "full_name" and shape is not \
+            Shape.NAME and not u.question else None
+        if named is not None:
+            ack = parse_field(field, named, self.state, self.clinic, self._local_now())
+            answered = True
+        elif self._fits(field, shape, u):
             try:
                 ack = parse_field(field, text, self.state, self.clinic, self._local_now())
                 answered = True
@@ -736,7 +748,7 @@ class FrontDeskDialog:
                 except IntakeError:
                     ack = ""
         extra = self._apply(u, pending_done=field if answered else None)
-        answer = self._answer_question(text) if u.question else ""
+        answer = self._answer_question(text) if u.question and "when" not in u.values else ""
         if answered:
             self.state.attempts.pop(field, None)
             self.state.pending = None
@@ -807,6 +819,8 @@ class FrontDeskDialog:
             return "dob"
         if shape is Shape.PHONE and "phone" in needed:
             return "phone"
+        if shape is Shape.PHONE:
+            shape = Shape.IDENTIFIER  # ten digits, the phone already known: an ID
         if shape is Shape.PAYER and "payer" in needed:
             return "payer"
         if shape is Shape.IDENTIFIER:
@@ -815,24 +829,28 @@ class FrontDeskDialog:
                     return key
         return None
 
-    def _give_up_on(self, field: str) -> Iterator[DialogEvent]:
+    def _give_up_on(self, field: str, lead: str = "") -> Iterator[DialogEvent]:
+        """A question asked twice without an answer: go on without it where the front desk
+        can complete it later, else offer a message."""
+        lead = f"{lead} " if lead else ""
         if field in ("last_name_spelled",):
             self.state.fields[field] = self.state.fields.get("last_name", "")
-            yield from self._next("No problem, we'll confirm the spelling at your visit.")
+            yield from self._next(f"{lead}No problem, we'll confirm the spelling at your "
+                                  "visit.")
             return
-        if field in ("member_id", "claim_number", "adjuster_phone", "date_of_injury", "employer",
-                     "adjuster_name"):
+        if field in ("reason", "member_id", "claim_number", "adjuster_phone", "date_of_injury",
+                     "employer", "adjuster_name"):
             self.state.fields[field] = ""
-            yield from self._next("No problem, the front desk will get that from you before "
-                                  "the visit.")
+            yield from self._next(f"{lead}No problem, the front desk will get that from you "
+                                  "before the visit.")
             return
         if self.state.intent == intents.MESSAGE:
             # a message without a good phone number still reaches the staff
             self.state.fields.setdefault(field, "unknown")
-            yield from self._next("Let's go on.")
+            yield from self._next(f"{lead}Let's go on.")
             return
-        yield from self._start(intents.MESSAGE, "", lead="I'm having trouble with that. Let me "
-                               "take a message so the staff can call you back.")
+        yield from self._start(intents.MESSAGE, "", lead=f"{lead}I'm having trouble with that. "
+                               "Let me take a message so the staff can call you back.")
 
     def _local_now(self) -> datetime:
         return self.backend.now().replace(tzinfo=None)
@@ -854,6 +872,17 @@ class FrontDeskDialog:
         target = self._target_appointment()
         if self.state.intent == intents.RESCHEDULE and target is not None:
             args["appointment_type"] = target["appointment_type_id"]  # same kind of visit
+        provider = self._preferred_provider()
+        if provider is not None:
+            args["provider_id"] = provider
+        skip = set((self.state.request or {}).get("not_weekdays") or [])
+        if skip and not request.day:
+            day = self._local_now().date()
+            for _ in range(14):
+                day += timedelta(days=1)
+                if day.weekday() not in skip and self.clinic.hours_on(day) is not None:
+                    break
+            args["day"] = day.isoformat()
         events: list[DialogEvent] = []
         if self.state.patient_id is None and all(
                 self.state.fields.get(k) for k in ("first_name", "last_name", "dob")):
@@ -880,7 +909,9 @@ class FrontDeskDialog:
             notes.append(f"{say_date(request.day)} is fully booked.")
         if not slots:
             self.state.request = None
-            text = " ".join([lead, *notes, "I don't have any openings that match."]).strip()
+            outside = self._outside_hours(request)
+            text = " ".join([lead, *notes, outside or "I don't have any openings that match."]
+                            ).strip()
             if request.day or request.earliest or request.at:
                 yield from self._ask("when", f"{text} Is there another day or time that works?")
                 return
@@ -889,6 +920,7 @@ class FrontDeskDialog:
             return
         if request.at and len(slots) >= 1 and datetime.fromisoformat(
                 slots[0]["start"]).time() == request.at and not result.data.get("nearby"):
+            self.state.step = steps.OFFER  # the exact time asked for is the one offer
             yield from self._hold(1, " ".join([lead, "That time is open."]).strip())
             return
         if notes:
@@ -898,9 +930,42 @@ class FrontDeskDialog:
         offer_text = prompts.say_offers(slots)
         yield from self._say(" ".join([lead, *notes, offer_text]).strip(), prompt=offer_text)
 
+    def _outside_hours(self, request: AppointmentRequest) -> str | None:
+        """"We close at 7 PM on Wednesdays": when the time asked for is outside the hours."""
+        wanted = request.at or request.earliest
+        if wanted is None:
+            return None
+        day = request.day or self._local_now().date()
+        hours = self.clinic.hours_on(day)
+        if hours is None or hours.start <= wanted < hours.end:
+            return None
+        return (f"We're open {say_time(hours.start)} to {say_time(hours.end)} on "
+                f"{day.strftime('%A')}s, so I can't book {say_time(wanted)}.")
+
+    def _preferred_provider(self) -> str | None:
+        """The provider the caller asked for, or the one whose specialty or language fits,
+        if that provider can see this kind of visit."""
+        f = self.state.fields
+        if f.get("provider_pref"):
+            return f["provider_pref"]
+        words = intents.normalize(" ".join(f.get(k, "") for k in ("reason", "body_part")))
+        wanted: list[str] = []
+        for p in self.clinic.providers:
+            if p.role != "PT":
+                continue
+            if any(s.split()[0] in words for s in getattr(p, "specialties", []) or []
+                   if s.split()[0] in ("pelvic", "vestibular")) or (
+                    "vestibular" in (getattr(p, "specialties", []) or []) and
+                    any(w in words for w in ("vertigo", "dizzy", "dizziness", "balance"))):
+                wanted.append(p.id)
+        if not wanted and f.get("language") and f["language"] != "en":
+            wanted = [p.id for p in self.clinic.providers if p.role == "PT" and
+                      f["language"] in (getattr(p, "languages", []) or [])]
+        return wanted[0] if len(wanted) == 1 else None
+
     def _pick_offer(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         offers = self.state.offers
-        if u.question:
+        if u.question and "when" not in u.values:
             answer = self._answer_question(text)
             offer_text = prompts.say_offers(offers)
             yield from self._say(f"{answer} {offer_text}", prompt=offer_text)
@@ -917,7 +982,7 @@ class FrontDeskDialog:
         except IntakeError:
             request = None
         if request is not None:
-            store_request(self.state, request)
+            store_request(self.state, request, text)
             yield from self._search()
             return
         if u.no or "none" in text.lower() or "other" in text.lower():
@@ -1018,7 +1083,7 @@ class FrontDeskDialog:
             except IntakeError:
                 request = None
             if request is not None and intent in (intents.BOOK, intents.RESCHEDULE):
-                store_request(self.state, request)
+                store_request(self.state, request, text)
                 self.state.step = steps.COLLECT
                 yield from self._search()
                 return
@@ -1224,7 +1289,8 @@ class FrontDeskDialog:
                 pass
         if self.state.step in (steps.COLLECT, steps.OFFER):
             try:
-                store_request(self.state, parse_appointment_request(text, self._local_now()).value)
+                store_request(self.state, parse_appointment_request(text, self._local_now()).value,
+                              text)
             except IntakeError:
                 pass
 

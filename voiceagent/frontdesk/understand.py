@@ -154,28 +154,30 @@ def social_turn(text: str) -> Social | None:
 
 # --- questions ---------------------------------------------------------------------------
 
-_QUESTION_START = ("what", "where", "when", "how", "do", "does", "is", "are", "can", "could",
-                   "will", "which", "who", "should", "would", "may", "did", "any", "anything")
-_NOT_QUESTIONS = re.compile(r"^(can|could|may|would) (i|we|you) (please )?(book|schedule|make|"
-                            r"get|set|come|have|see|cancel|reschedule|move|change|speak|talk|"
-                            r"leave|help|transfer|put|just)\b")
+_QUESTION_START = ("what", "what's", "whats", "where", "where's", "when", "when's", "how",
+                   "how's", "do", "does", "is", "are", "can", "could", "will", "which", "who",
+                   "should", "would", "did", "have", "has")
+_FILLER_START = {"eh", "um", "uh", "oh", "and", "also", "so", "okay", "ok", "well", "hi", "hey",
+                 "hello", "yeah", "alright", "right", "sorry", "ugh", "hmm", "then"}
+_NOT_QUESTIONS = re.compile(r"^(can|could|may|would|will) (i|we|you) (please )?(book|schedule|"
+                            r"make|get|set|come|have|see|cancel|reschedule|move|change|speak|"
+                            r"talk|leave|help|transfer|put|just|switch|push|take)\b|"
+                            r"^(do|does) (you|it|that) (work|suit)\b")
 
 
 def is_question(text: str) -> bool:
     """A question for the clinic by its form (not "can I book an appointment?", which is a
-    request, and not an answer like "Linda Park")."""
-    norm = normalize(text)
-    if not norm:
-        return False
-    for clause in re.split(r"(?<=[.!?,])\s+", text.strip()):
-        c = normalize(clause)
+    request, and not an answer like "Linda Park" or "May, the fifteenth")."""
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        words = normalize(sentence).split()
+        while words and words[0] in _FILLER_START:
+            words = words[1:]
+        c = " ".join(words)
         if not c or _NOT_QUESTIONS.match(c):
             continue
-        words = c.split()
-        if clause.rstrip().endswith("?") or words[0] in _QUESTION_START or \
-                c.startswith(("i was wondering", "i wanted to ask", "quick question",
-                              "also what", "and what", "and where", "and how", "and do",
-                              "oh and", "also do", "also how", "also where")):
+        if sentence.rstrip().endswith("?") or (words[0] in _QUESTION_START and len(words) >= 3) \
+                or c.startswith(("i was wondering", "i wanted to ask", "quick question",
+                                 "may i ask", "i have a question")):
             return True
     return False
 
@@ -186,6 +188,7 @@ _BODY_PARTS = ("knee", "knees", "back", "lower back", "low back", "neck", "shoul
                "hip", "hips", "ankle", "ankles", "foot", "feet", "heel", "wrist", "hand", "hands",
                "elbow", "arm", "leg", "legs", "hamstring", "calf", "achilles", "thumb", "finger",
                "fingers", "jaw", "tmj", "spine", "rotator cuff", "acl", "meniscus", "pelvic floor",
+               "shin", "shins", "thigh", "quad", "glute", "toe", "toes", "rib", "tailbone",
                "pelvis", "groin", "ribs", "balance", "vertigo", "posture", "sciatica")
 _CONDITION = re.compile(
     r"\b(pain|hurts?|hurting|sore|soreness|stiff|stiffness|injur(y|ed|ies)|sprain(ed)?|"
@@ -318,6 +321,19 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             except IntakeError:
                 pass
 
+    m = re.search(r"\b(?:ends?|ending) (?:in|with)\s+(.+?)(?:,|\bnot\b|$)", text, re.I)
+    if m and known.get("phone") and "phone" not in out:
+        from voiceagent.intake.tokens import spoken_chars
+
+        tail = "".join(c for c in spoken_chars(m.group(1), "digits")[0] if c.isdigit())
+        if 1 <= len(tail) <= 4:
+            fixed = known["phone"][:-len(tail)] + tail
+            try:
+                phone = parse_phone(fixed)
+                out["phone"] = Value(phone.value, phone.readback)
+            except IntakeError:
+                pass
+
     m = _EMAIL.search(text)
     if m and ("email" in norm or "@" in text or " dot " in text.lower()):
         domain = re.sub(r"\s*(?:\.| dot )\s*", ".", m.group(2).lower())
@@ -375,7 +391,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     if part and (_CONDITION.search(text) or re.search(r"\b(my|for|the) " + re.escape(part),
                                                        norm)):
         out["body_part"] = Value(part)
-    if _CONDITION.search(text) and (part or _SURGERY.search(text) or _REFERRED.search(text)):
+    if _CONDITION.search(text) or part:
         out["reason"] = Value(text.strip()[:300])
     if _SURGERY.search(text):
         out["surgery"] = Value(_clause_with(_SURGERY, text) or text[:200])
@@ -460,6 +476,16 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
     return payer is None or payer.self_pay
 
 
+def name_in(text: str, clinic: ClinicConfig) -> str | None:
+    """A first and last name inside a longer answer ("Oh sure, it's Walter, Walter Brennan,
+    like the old actor"): the first two capitalised words in a row that read as a name."""
+    for m in re.finditer(r"\b([A-Z][a-z'\-]+)\s+([A-Z][a-z'\-]+)\b", text):
+        if _plausible_name(m.group(1), m.group(2), clinic) and m.group(1).lower() not in (
+                "i", "i'm", "it's", "oh", "hi", "hello", "well", "okay", "sure", "yes", "so"):
+            return f"{m.group(1)} {m.group(2)}"
+    return None
+
+
 def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
     """Whether an answer to "may I have your name?" reads as a name at all."""
     try:
@@ -499,7 +525,7 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
     month = re.search(r"\b(january|february|march|april|may|june|july|august|september|"
                       r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
                       r"nov|dec)\b", text, re.I)
-    if month or (letters == 0 and 6 <= digits <= 8) or re.search(r"\d{1,2}/\d{1,2}/\d{2,4}",
+    if month or (letters == 0 and 5 <= digits <= 8) or re.search(r"\d{1,2}/\d{1,2}/\d{2,4}",
                                                                   text):
         try:
             parse_date_of_birth(text, today)
@@ -513,7 +539,7 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
         return Shape.SPELLING
     if digits >= 4 and letters >= 1 and len(content) <= 2:
         return Shape.IDENTIFIER
-    if digits in (10, 11) and letters == 0 and len(content) <= 3:
+    if (digits == 10 or (digits == 11 and chars and chars[0] == "1")) and letters == 0:
         return Shape.PHONE
     if digits >= 5 and letters == 0 and len(content) <= 2:
         return Shape.IDENTIFIER

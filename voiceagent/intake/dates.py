@@ -84,7 +84,7 @@ def parse_past_date(
     """Read a full past date (month, day and year), e.g. a date of injury. With ``recent``
     (a surgery or an injury: "on November second", "last Tuesday") a date without a year
     is the latest one not after today."""
-    norm = _numbers(text)
+    norm = re.sub(r"\s*,\s*", " ", _numbers(text))  # "1968, may, the 15": pauses, not parts
     day = None
     if recent:
         day = _recent_day(norm, today)
@@ -94,9 +94,23 @@ def parse_past_date(
     spoken = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD},? (?:of )?(\d{{4}})\b", norm)
     day_first = re.search(rf"\b(?:the )?{_ORD} (?:of )?{_MONTH},? (\d{{4}})\b", norm)
     year_first = re.search(rf"\b(\d{{4}}),? {_MONTH}\.? (?:the )?{_ORD}\b", norm)
+    if text.count(",") >= 2 and not re.search(_MONTH, norm):
+        # "one one, three, eighty six": month, day and year said as groups
+        groups = [re.sub(r"\D", "", _numbers(g)) for g in text.split(",")]
+        groups = [g for g in groups if g]
+        if len(groups) == 3 and all(len(g) <= 4 for g in groups):
+            month_, day_, year_ = (int(g) for g in groups)
+            if len(groups[2]) == 2:
+                century = today.year // 100 * 100
+                year_ = century + year_ if century + year_ <= today.year else \
+                    century - 100 + year_
+            try:
+                day = date(year_, month_, day_)
+            except ValueError:
+                day = None
     now = datetime.combine(today, time(12, 0))
     for match in (spoken, day_first, numeric, year_first):
-        if match:
+        if match and day is None:
             phrase = match.group(0)
             if match is year_first:
                 phrase = f"{phrase[len(match.group(1)):].strip(' ,')} {match.group(1)}"

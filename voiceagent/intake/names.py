@@ -11,6 +11,7 @@ from voiceagent.intake.result import Parsed
 _LEADS = re.compile(
     r"^(?:(?:hi|hello|hey|yes|yeah|sure|ok|okay|um|uh|so|well)[, ]+)*"
     r"(?:(?:my|his|her|their|the adjuster's|the) name is|my name's|his name's|her name's|"
+    r"name's|names|the name's|"
     r"name is|this is|it's|it is|i am|i'm|call me|that's|that is|the adjuster is)?\s*",
     re.IGNORECASE,
 )
