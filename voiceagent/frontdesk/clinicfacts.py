@@ -93,8 +93,18 @@ def _stem(word: str) -> str:
     return word
 
 
+# what callers say for what the clinic's answers talk about
+_SYNONYMS = {"stair": "elevator", "walker": "elevator", "wheelchair": "elevator",
+             "handicap": "accessible", "handicapped": "accessible", "disabled": "accessible",
+             "miss": "cancel", "notice": "cancel", "cancellation": "cancel",
+             "no-show": "cancel", "noshow": "cancel", "form": "paperwork",
+             "fill": "paperwork", "español": "spanish", "espanol": "spanish",
+             "needle": "needling", "postpartum": "pelvic", "cost": "self-pay"}
+
+
 def _content(text: str) -> set[str]:
-    return {_stem(w) for w in normalize(text).split() if w not in _STOP and len(w) > 1}
+    words = {_stem(w) for w in normalize(text).split() if w not in _STOP and len(w) > 1}
+    return words | {_SYNONYMS[w] for w in words if w in _SYNONYMS}
 
 
 _PRICE = re.compile(r"\b(how much|cost|costs|price|prices|pricing|charge|rate|rates|cash|"
@@ -115,8 +125,13 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
     if not norm:
         return None
     words = set(norm.split())
+    asked = _content(question)
+    strong = _best_faq(clinic, asked, require=2)
+    if strong is not None:  # two of its own question words: "cancellation policy"
+        return strong.answer
     if _PRICE.search(norm) and clinic.insurance.self_pay and not (
-            words & {"copay", "co", "deductible", "bill", "balance"}):
+            words & {"copay", "co", "deductible", "bill", "balance", "notice", "cancel",
+                     "cancellation", "miss", "missed", "late", "long", "early", "time"}):
         return _prices(clinic)
     payers = _payers_named(clinic, question)
     if payers and (words & {"insurance", "accept", "take", "network", "cover", "covered",
@@ -135,9 +150,12 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
         on_day = _day_asked(clinic, question, today)
         if on_day is not None:
             return on_day
-    faq = _best_faq(clinic, _content(question))
+    faq = _best_faq(clinic, asked)
     if faq is not None:
         return faq.answer
+    if re.search(r"\bwhere (exactly )?(are|is) (you|y'?all|the clinic|your (office|clinic))\b",
+                 norm):
+        return f"We're at {clinic.address}."
     if hours_asked and not (words & {"long", "visit", "appointment", "evaluation"} and
                             not words & {"hours", "open", "close", "closed"}):
         return f"Our hours are {say_hours(clinic)}."

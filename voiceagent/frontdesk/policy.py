@@ -406,7 +406,9 @@ class FrontDeskDialog:
         scores = self.router.scores(u.text)
         if scores.get(intents.HUMAN, 0) >= 3 and not u.values:
             return intents.HUMAN
-        if scores.get(intents.GOODBYE, 0) >= 3 and not u.values and not u.question:
+        personal = {"full_name", "dob", "phone", "member_id", "email", "payer_named"}
+        if scores.get(intents.GOODBYE, 0) >= 3 and not set(u.values) & personal and \
+                not u.question:
             return intents.GOODBYE
         return None
 
@@ -527,8 +529,9 @@ class FrontDeskDialog:
                 yield from self._say(f"{answer} {question}".strip(), prompt=question)
                 return
             wanted = [intents.BOOK]
-        if self.state.step == steps.WRAP_UP and not wanted and not u.question and \
-                not u.yes and not (set(u.values) & _BOOKING_SIGNS - {"when"}):
+        if self.state.step == steps.WRAP_UP and not wanted and not u.question and (
+                not u.yes or _done_words(text)) and not (set(u.values) & _BOOKING_SIGNS -
+                                                          {"when"}):
             # "no, that's all", "okay, I'll call my surgeon now, thanks": the caller is done
             yield from self._goodbye()
             return
@@ -559,6 +562,16 @@ class FrontDeskDialog:
                                  prompt=prompts.MENU)
             return
         intent = wanted[0]
+        if u.question and intent == intents.BOOK and \
+                self.router.scores(text).get(intents.BOOK, 0) < 3.5:
+            # "do I need a referral for an evaluation?" is a question first: answer, offer
+            self.state.fields["guessed_intent"] = intents.BOOK
+            self.state.fields["guessed_from"] = text[:300]
+            self.state.pending = "confirm_intent"
+            self._apply(u)
+            question = "Would you like me to book an evaluation for you?"
+            yield from self._say(f"{answer} {question}".strip(), prompt=question)
+            return
         if intent in (intents.GOODBYE,):
             yield from self._goodbye()
             return

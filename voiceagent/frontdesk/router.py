@@ -175,7 +175,8 @@ def is_affirmative(text: str) -> bool:
     if not norm or "?" in text or is_negative(text):
         return False
     words = norm.split()
-    if _HEDGES & set(words):
+    if _HEDGES & set(words) or re.search(r"\b(call (you |them )?back|later|think about it|"
+                                         r"not now|maybe|i'll ask|talk to my)\b", norm):
         return False
     return _starts(norm, _YES_START) and len(words) <= 8
 
