@@ -463,9 +463,14 @@ class FrontDeskDialog:
                 continue
             if key == "dob" and not dob_plausible(v.value, self._local_now().date()):
                 continue
+            if key == "unknown_answer":
+                continue
             f[key] = v.value
-            if key in ("dob", "phone", "member_id", "email") and v.readback:
+            if key in ("dob", "phone", "member_id", "email", "date_of_injury",
+                       "adjuster_phone", "claim_number") and v.readback:
                 acks.append(f"I have {v.readback}.")
+            elif key in ("employer", "adjuster_name", "referring_provider", "group_number"):
+                acks.append("Thank you.")
         if "full_name" in values and pending_done != "full_name" and \
                 ("full_name" not in f or u.correction):
             f["full_name"] = values["full_name"].value
@@ -506,8 +511,14 @@ class FrontDeskDialog:
             guess = self.state.fields.pop("guessed_intent", None)
             said = self.state.fields.pop("guessed_from", "")
             self.state.pending = None
-            if u.yes and guess:
-                yield from self._start(guess, said)
+            shape = answer_shape(text, self.clinic, self._local_now().date())
+            if guess and (u.yes or shape in (Shape.NAME, Shape.DATE, Shape.PHONE) or
+                          set(u.values) & {"full_name", "dob", "phone", "payer_named"}):
+                # details given in answer to "shall I book?" are a yes
+                if shape is Shape.NAME and "full_name" not in self.state.fields:
+                    parse_field("full_name", text, self.state, self.clinic, self._local_now())
+                ack = self._apply(u)
+                yield from self._start(guess, said, lead=ack, keep_lead=bool(ack))
                 return
         answer = ""
         if u.question:
@@ -615,12 +626,7 @@ class FrontDeskDialog:
         self.state.attempts = {}
         if intent == intents.MESSAGE and text and "topic" not in self.state.fields:
             self.state.fields["topic"] = text[:300]
-        if intent == intents.BOOK and self.state.request is None:
-            try:
-                store_request(self.state, parse_appointment_request(text, self._local_now()).value,
-                              text)
-            except IntakeError:
-                pass
+
         if intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS):
             # always a fresh list: an earlier change in this call may have altered it
             self.state.appointments = []
@@ -738,6 +744,13 @@ class FrontDeskDialog:
         if field is None:
             yield from self._next(self._apply(u))
             return
+        if "unknown_answer" in u.values and field in (
+                "member_id", "claim_number", "adjuster_name", "adjuster_phone", "employer",
+                "date_of_injury", "last_name_spelled", "reason"):
+            # "I don't have a claim number yet": go on without it
+            self._apply(u)
+            yield from self._give_up_on(field)
+            return
         shape = answer_shape(text, self.clinic, self._local_now().date())
         failed: IntakeError | None = None
         ack = ""
@@ -800,7 +813,7 @@ class FrontDeskDialog:
 
     def _fits(self, field: str, shape: Shape, u: Understanding) -> bool:
         """Whether the words can be the answer to ``field`` at all."""
-        if u.question and field != "message_body":
+        if u.question and field not in ("message_body", "when"):
             return False
         if field in self._FITS:
             if field == "last_name_spelled" and shape is Shape.OTHER:
@@ -854,6 +867,7 @@ class FrontDeskDialog:
         if field in ("reason", "member_id", "claim_number", "adjuster_phone", "date_of_injury",
                      "employer", "adjuster_name"):
             self.state.fields[field] = ""
+            self.state.attempts[f"asked:{field}"] = FIELD_ATTEMPTS
             yield from self._next(f"{lead}No problem, the front desk will get that from you "
                                   "before the visit.")
             return

@@ -130,8 +130,9 @@ _THIRD_PARTY = re.compile(
     r"\bwhen'?s (his|her|their) (next|last)\b|\b(has|have|is|was) (he|she|they) (been )?"
     r"(coming|attending|showing up|had|seen|going)\b|\b(how many|what) .{0,30}\b(does|did|has)"
     r" (he|she)\b|\bwrong with (him|her|it)\b.*\b(he|she|his|her)\b|\bwhat('?s| is| did) "
-    r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?|staff member)"
-    r"\b.*\b(appointments?|visits?|pt|therapy|confirm|attend)\b|\bwhat'?s (her|his|their) "
+    r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?(?! comp)|"
+    r"staff member)\b.{0,80}\b(appointments?|visits?|attend\w*|confirm|coming|schedule)\b|"
+    r"\bwhat'?s (her|his|their) "
     r"(cell|phone|number|address|email|date of birth|birthday)\b|"
     r"\b(read|tell) me (back )?(what|the|which) (number|phone|address|email|info|information|"
     r"details)\b.*\b(have|file|gave)\b|\bwhat (phone |cell )?(number|address|email|phone) "
@@ -175,7 +176,9 @@ def is_question(text: str) -> bool:
         c = " ".join(words)
         if not c or _NOT_QUESTIONS.match(c):
             continue
-        if sentence.rstrip().endswith("?") or (words[0] in _QUESTION_START and len(words) >= 3) \
+        uptalk = sentence.rstrip().endswith("?") and (len(words) <= 12 or
+                                                      words[0] in _QUESTION_START)
+        if uptalk or (words[0] in _QUESTION_START and len(words) >= 3) \
                 or c.startswith(("i was wondering", "i wanted to ask", "quick question",
                                  "may i ask", "i have a question")):
             return True
@@ -216,6 +219,7 @@ _RELATION = re.compile(r"\b(my|under my|through my|on my) (husband|wife|spouse|p
 _RELATION_KIND = {"husband": "spouse", "wife": "spouse", "spouse": "spouse", "partner": "spouse",
                   "mom": "parent", "mother": "parent", "dad": "parent", "father": "parent",
                   "parent": "parent", "parents": "parent"}
+_NAME = r"[A-Z][a-z]*'?[A-Z]?[a-z][a-z'\-]*"  # Ann, O'Malley, McDonald
 _SPANISH = re.compile(r"\b(spanish|espa[nñ]ol|habla|hablan|hablo)\b", re.I)
 _TIME_WORDS = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|"
@@ -273,8 +277,9 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     today = now.date()
 
     # name: "my name is ...", "this is ...", "it's ... calling"
-    m = re.search(r"\b(?:my name is|my name's|name is|this is|i'm|i am|it's)\s+"
-                  r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})\b", text)
+    m = re.search(r"(?<!his )(?<!her )(?<!their )(?<!his )\b(?:my name is|my name's|"
+                  r"(?<!his )(?<!her )name is|this is|i'm|i am|it's)\s+"
+                  rf"({_NAME}(?:\s+{_NAME}){{1,2}})\b", text)
     if m and not re.match(r"(?i)(calling|trying|looking|wondering|having|just|not|a |an )",
                           m.group(1)):
         try:
@@ -334,6 +339,23 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             except IntakeError:
                 pass
 
+    if "phone" in out and re.search(r"\badjuster\b", text, re.I):
+        out["adjuster_phone"] = out.pop("phone")
+    m = re.search(r"\b(?:it|that|the (?:injury|accident))? ?(?:happened|was|occurred) "
+                  r"(?:on )?(.+?)(?:[.;]|$)", text, re.I)
+    if m and "date_of_injury" not in out and re.search(r"\b(work|job|accident|injur|hurt|fell|"
+                                                       r"happened|comp)\w*", text, re.I):
+        try:
+            hurt = parse_past_date(m.group(1), today, what="date", kind="date_of_injury",
+                                   max_years=10, recent=True)
+            out["date_of_injury"] = Value(hurt.value.isoformat(), hurt.readback)
+        except IntakeError:
+            pass
+    if re.search(r"\b(don'?t|do not|doesn'?t) (have|know)\b.{0,25}\b(claim|member|id|"
+                 r"insurance card|card|number|adjuster|group)\b|\bnot sure\b|"
+                 r"\b(no|haven'?t got( a)?) (claim|card|id) (number )?yet\b", text, re.I):
+        out["unknown_answer"] = Value("yes")
+
     m = _EMAIL.search(text)
     if m and ("email" in norm or "@" in text or " dot " in text.lower()):
         domain = re.sub(r"\s*(?:\.| dot )\s*", ".", m.group(2).lower())
@@ -351,7 +373,11 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     if rel and re.search(r"\b(plan|insurance|coverage|policy|through|under)\b", norm):
         out["subscriber_relationship"] = Value(_RELATION_KIND[rel.group(2).lower()])
     m = re.search(r"\b(?:subscriber|policy ?holder|insured)(?: is| name is|'s name is)?\s+"
-                  r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text)
+                  r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text) or (
+        re.search(r"\b(?:his|her|their) name(?: is|'s)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
+                  r"{1,2})", text) if rel else None) or (
+        re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
+                  r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
     if m:
         out["subscriber_name"] = Value(m.group(1))
     for key in ("member_id", "group_number", "claim_number"):
@@ -402,8 +428,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     elif any(w in norm for w in ("car accident", "auto accident", "car crash", "rear ended",
                                   "motor vehicle", "auto claim", "auto insurance", "pip claim")):
         out["coverage_kind"] = Value("auto")
-    m = re.search(r"\badjuster(?:'s name)?(?: is| was|'s)?\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
-                  r"{0,2})", text)
+    m = re.search(rf"\badjuster(?:'s name)?(?: is| was|'s)?\s+({_NAME}(?:\s+{_NAME}){{0,2}})",
+                  text)
     if m and "number" not in m.group(1).lower():
         out["adjuster_name"] = Value(m.group(1))
     m = re.search(r"\b(?:i work (?:at|for)|my employer is|employer is|employed by|"
@@ -412,7 +438,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         out["employer"] = Value(m.group(1).strip())
 
     # when, who and which language
-    if _TIME_WORDS.search(text) and not _DATE_CONTEXT["dob"].search(text):
+    if _TIME_WORDS.search(text) and not any(k in out for k in ("dob", "surgery_date",
+                                                              "date_of_injury")):
         try:
             request = parse_appointment_request(text, now.replace(tzinfo=None))
             out["when"] = Value(request.readback)
