@@ -29,6 +29,7 @@ from voiceagent.dialog.protocol import DialogEvent, EndCall, Transfer, UserTurn
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.frontdesk.sessions import SessionConflict, SessionStore
 from voiceagent.frontdesk.state import ConversationState
+from voiceagent.outreach.api import mount_outreach, summaries_for
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,13 @@ def create_app(
     *,
     frontdesk: FrontDesk | None = None,
     api_token: str | None = None,
+    outreach: Any = None,
 ) -> FastAPI:
     """The FastAPI app. Pass ``frontdesk`` (tests, embedding) or a config to load one.
 
     ``api_token`` overrides ``config.http.api_token``; with neither, no token is needed (the
-    pipeline config refuses a non-localhost bind without one).
+    pipeline config refuses a non-localhost bind without one). ``outreach``
+    (:class:`voiceagent.outreach.routes.Outreach`) adds the SMS webhooks.
     """
     if frontdesk is None:
         if config is None:
@@ -272,11 +275,13 @@ def create_app(
         with frontdesk.store.transaction() as session:
             rows = list(session.scalars(q))
             audit.record(session, API_ACTOR, "read", "message", f"list:{len(rows)}")
+            summaries = summaries_for(frontdesk.store, [m.call_id for m in rows if m.call_id])
             return [{"id": m.id, "category": m.category, "priority": m.priority,
                      "owner_role": m.owner_role, "status": m.status, "subject": m.subject,
                      "body": m.body, "callback_phone": m.callback_phone,
                      "patient_id": m.patient_id, "call_id": m.call_id,
-                     "created_at": m.created_at.isoformat()} for m in rows]
+                     "created_at": m.created_at.isoformat(),
+                     "call_summary": summaries.get(m.call_id or "")} for m in rows]
 
     @app.get("/api/calls", tags=["read"])
     def calls(
@@ -298,10 +303,15 @@ def create_app(
         with frontdesk.store.transaction() as session:
             rows = list(session.scalars(q))
             audit.record(session, API_ACTOR, "read", "call", f"list:{len(rows)}")
+            summaries = summaries_for(frontdesk.store, [c.id for c in rows])
             return [{"id": c.id, "channel": c.channel, "caller_id": c.caller_id,
                      "started_at": c.started_at.isoformat(),
                      "ended_at": c.ended_at.isoformat() if c.ended_at else None,
                      "outcome": c.outcome, "patient_id": c.patient_id,
-                     "turns": len(c.turns), "tool_calls": len(c.tool_calls)} for c in rows]
+                     "turns": len(c.turns), "tool_calls": len(c.tool_calls),
+                     "summary": summaries.get(c.id)} for c in rows]
+
+    # --- web chat, SMS webhooks, lead timeline, call summaries (issue 14) -----------------
+    mount_outreach(app, config, frontdesk, outreach)
 
     return app
