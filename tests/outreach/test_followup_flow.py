@@ -4,10 +4,11 @@ and a lead that did not book hears from the clinic after N hours."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from tests.outreach.conftest import JANE, FakeClock, text_in, web_chat
 from tests.outreach.conftest import BOOKING as CHAT_BOOKING
+from tests.outreach.conftest import JANE, FakeClock, text_in, web_chat
 from tests.outreach.provider import FakeProvider
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.models import Appointment, Lead
@@ -16,8 +17,6 @@ from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.outreach.records import ContactConsent, OutreachJob
 from voiceagent.outreach.routes import Outreach
 from voiceagent.outreach.timeline import lead_timeline
-
-import pytest
 
 pytestmark = pytest.mark.unit
 
