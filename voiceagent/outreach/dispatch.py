@@ -247,7 +247,7 @@ class OutreachWorker:
             recent = list(session.scalars(select(OutreachJob.finished_at).where(
                 OutreachJob.address == job.address, OutreachJob.id != job.id,
                 OutreachJob.kind.in_([k.value for k in PROACTIVE]),
-                OutreachJob.status.in_(COUNTED), OutreachJob.finished_at >= since)
+                OutreachJob.status.in_(COUNTED), OutreachJob.finished_at > since)
                 .order_by(OutreachJob.finished_at)))
             if len(recent) >= self.clinic.outreach.max_per_number_per_day:
                 first = recent[-self.clinic.outreach.max_per_number_per_day]

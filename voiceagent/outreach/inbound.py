@@ -137,9 +137,9 @@ class SmsInbox:
         session_id = self._thread(key, now)
         parts: list[str] = []
         if session_id is None or not self.conversations.is_open(session_id):
-            first = self.conversations.start("sms", caller_id=e164)
-            session_id = first.session_id
-            parts.append(first.reply)
+            # a text thread opens with who is answering, not the phone greeting
+            session_id = self.conversations.start("sms", caller_id=e164).session_id
+            parts.append(keyword_text(self.clinic, "sms_intro"))
         try:
             turn = self.conversations.send(session_id, sms.body)
             parts.append(turn.reply)

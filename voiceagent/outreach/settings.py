@@ -73,6 +73,7 @@ class Templates(StrictModel):
     help_reply: str = (
         "{clinic}: appointment texts. Call {clinic_phone} for help. Reply STOP to opt out. "
         "Msg & data rates may apply.")
+    sms_intro: str = "{clinic}'s automated assistant here."
     webchat_notice: str = (
         "You are chatting with {clinic}'s automated assistant, not a person. In an "
         "emergency call 911.")

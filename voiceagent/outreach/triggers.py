@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,11 +23,12 @@ from voiceagent.clinic.models import (
     Appointment,
     AppointmentStatus,
     Call,
+    ChatSession,
     Lead,
     LeadStage,
     Patient,
 )
-from voiceagent.frontdesk.state import ConversationState
+from voiceagent.frontdesk.state import ENDED, ConversationState
 from voiceagent.logs import log_event
 from voiceagent.outreach.contacts import phone_key, resolve_lead
 from voiceagent.outreach.jobs import NewJob, enqueue
@@ -44,6 +45,9 @@ from voiceagent.outreach.summary import Summarizer, call_facts
 log = logging.getLogger(__name__)
 ACTOR = Actor("outreach")
 CHAT_CHANNELS = ("web_chat", "chat", "sms")
+# a text conversation nobody has written in for this long is over (then it is summarised)
+IDLE = {"web_chat": timedelta(minutes=30), "chat": timedelta(minutes=30),
+        "sms": timedelta(hours=24)}
 
 
 @dataclass(frozen=True)
@@ -169,11 +173,10 @@ def sweep_unbooked_leads(session: Session, scope: Scope, now: datetime) -> int:
 
 def _contact_of(session: Session, call: Call) -> tuple[str | None, str | None]:
     """The phone and email a conversation gave: the caller id, or what the chat collected."""
-    phone = call.caller_id if phone_key(call.caller_id) else None
+    caller = phone_key(call.caller_id)
+    phone = caller[0] if caller else None
     email = None
     if call.channel in CHAT_CHANNELS:
-        from voiceagent.clinic.models import ChatSession
-
         row = session.get(ChatSession, call.id)
         if row is not None:
             fields = ConversationState.from_dict(row.state).fields
@@ -237,9 +240,34 @@ def _remember(session: Session, lead: Lead, phone: str | None, email: str | None
     remember_contact(session, lead.id, phone=phone, email=email)
 
 
+def close_idle_conversations(session: Session, now: datetime, limit: int = 50) -> int:
+    """End web chats and SMS threads left idle (the visitor closed the tab, stopped texting)."""
+    closed = 0
+    for channel, idle in IDLE.items():
+        rows = session.execute(select(Call, ChatSession)
+                               .join(ChatSession, ChatSession.id == Call.id)
+                               .where(Call.channel == channel, Call.ended_at.is_(None),
+                                      ChatSession.updated_at < now - idle).limit(limit)).all()
+        for call, chat in rows:
+            state = ConversationState.from_dict(chat.state)
+            state.step = ENDED
+            state.outcome = state.outcome or "idle"
+            result = session.execute(
+                update(ChatSession).where(ChatSession.id == chat.id,
+                                          ChatSession.version == chat.version)
+                .values(state=state.to_dict(), version=chat.version + 1, updated_at=now)
+                .execution_options(synchronize_session=False))
+            if int(getattr(result, "rowcount", 0) or 0) == 1:  # else a message just came
+                call.ended_at, call.outcome = now, state.outcome
+                closed += 1
+    return closed
+
+
 def sweep(store: Store, scope: Scope, summarizer: Summarizer, now: datetime) -> int:
     """Every trigger once, each in its own transaction; returns the jobs queued."""
     queued = 0
+    with store.transaction() as session:
+        close_idle_conversations(session, now)
     for step in (sweep_bookings, sweep_no_shows, sweep_unbooked_leads):
         with store.transaction() as session:
             queued += step(session, scope, now)
