@@ -1,6 +1,6 @@
 """An agent process that runs one follow-up pass (the kill test starts and kills it).
 
-Usage: python -m tests.outreach.worker_process DB_URL PROVIDER_URL NOW_ISO
+Usage: python -m tests.outreach.worker_process DB_URL PROVIDER_URL NOW_ISO [--passes N]
 """
 
 from __future__ import annotations
@@ -21,8 +21,12 @@ def main() -> None:
     frontdesk = FrontDesk(store, make_clinic(outreach=POLICY), clock=lambda: now)
     outreach = build_outreach(pipeline(provider_url), frontdesk, credentials=CREDENTIALS,
                               clock=lambda: now)
-    report = outreach.worker.run_due()
-    print(f"sent={report.sent} uncertain={report.uncertain}", flush=True)
+    passes = int(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[4] == "--passes" else 1
+    sent = uncertain = 0
+    for _ in range(passes):
+        report = outreach.worker.run_due()
+        sent, uncertain = sent + report.sent, uncertain + report.uncertain
+    print(f"sent={sent} uncertain={uncertain}", flush=True)
 
 
 if __name__ == "__main__":
