@@ -7,6 +7,8 @@
   var key = script.getAttribute("data-key") || "";
   var base = new URL(script.src).origin + "/webchat/api";
   var title = script.getAttribute("data-title") || "Chat with us";
+  var openAtLoad = script.getAttribute("data-open") === "true";
+  var UNAVAILABLE = "The chat is unavailable right now. Please call the clinic.";
   var visitor = null;
   try {
     visitor = localStorage.getItem("voiceagent-visitor");
@@ -62,9 +64,11 @@
       method: "POST",
       headers: {"Content-Type": "application/json", "X-Webchat-Key": key, "X-Webchat-Visitor": visitor},
       body: JSON.stringify(body || {})
+    }).catch(function () {
+      throw new Error(UNAVAILABLE);
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) { throw new Error(data.detail || "The chat is unavailable right now."); }
+        if (!r.ok) { throw new Error(data.detail || UNAVAILABLE); }
         return data;
       });
     });
@@ -79,14 +83,16 @@
     }).catch(function (e) { add(e.message, "agent"); }).then(function () { busy = false; });
   }
 
-  button.addEventListener("click", function () {
+  function toggle() {
     var open = panel.style.display === "flex";
     panel.style.display = open ? "none" : "flex";
     if (!open) {
       input.focus();
       if (!sessionId && !busy) { start(); }
     }
-  });
+  }
+  button.addEventListener("click", toggle);
+  if (openAtLoad) { toggle(); }
   panel.querySelector("header button").addEventListener("click", function () {
     panel.style.display = "none";
   });
