@@ -49,15 +49,14 @@ class Outreach:
 
 def build_outreach(config: PipelineConfig, frontdesk: FrontDesk, *,
                    credentials: Credentials | None = None,
-                   clock: Callable[[], datetime] | None = None,
-                   summarize_with_llm: bool = False) -> Outreach:
+                   clock: Callable[[], datetime] | None = None) -> Outreach:
     """Senders from the config and environment (MissingCredential names the variable)."""
     credentials = credentials or credentials_from_env()
     clock = clock or (lambda: datetime.now(UTC))
     sms = sms_sender(config.outreach.sms, credentials)
     mailer = (SmtpMailer(config.outreach.email, credentials)
               if config.outreach.email.smtp_host else None)
-    summarizer = Summarizer(frontdesk.llm if summarize_with_llm else None)
+    summarizer = Summarizer(frontdesk.llm if config.outreach.summary_with_llm else None)
     worker = OutreachWorker(frontdesk.store, frontdesk.clinic, config.outreach, sms=sms,
                             mailer=mailer, clock=clock, summarizer=summarizer)
     inbox = (SmsInbox(frontdesk.store, frontdesk.clinic, config.outreach.sms,

@@ -168,6 +168,9 @@ class OutreachConfig(StrictModel):
     max_attempts: int = Field(5, ge=1)
     sweep_horizon_hours: float = Field(72, gt=0, description="how far back events are "
                                        "looked at for follow-up (older ones are left alone)")
+    summary_with_llm: bool = Field(
+        False, description="the local LLM writes call summaries (else the template); it "
+        "shares the model with live calls, so leave off on a small CPU box")
 
 
 class WebChatConfig(StrictModel):
