@@ -113,3 +113,11 @@ def test_the_script_and_the_demo_page_are_served(frontdesk):
     page = client.get("/webchat/demo")
     assert page.status_code == 200
     assert f'<script src="/webchat/widget.js" data-key="{KEY}" async></script>' in page.text
+
+
+def test_behind_a_trusted_proxy_each_visitor_ip_has_its_own_limit(frontdesk):
+    client = make(frontdesk, sessions_per_hour_per_ip=1, trusted_proxies=["testclient"])
+    codes = [client.post("/webchat/api/sessions",
+                         headers={**HEADERS, "X-Forwarded-For": f"203.0.113.{i}"}).status_code
+             for i in (1, 2, 1)]
+    assert codes == [200, 200, 429]

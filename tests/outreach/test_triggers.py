@@ -136,11 +136,42 @@ def test_one_number_gets_at_most_the_daily_number_of_proactive_texts(
 def test_the_front_desk_hook_queues_the_confirmation_at_once(client, frontdesk, outreach):
     web_chat(client, BOOKING)
     appt = _booked(frontdesk)
-    assert appointment_booked(frontdesk.store, outreach.worker.scope, appt.id,
-                              outreach.worker.clock()) == 2
+    assert outreach.appointment_booked(appt.id) == 2
     assert set(_jobs(frontdesk)) == {"confirmation", "reminder"}
+    assert outreach.appointment_booked(appt.id) == 0
     assert appointment_booked(frontdesk.store, outreach.worker.scope, appt.id,
                               outreach.worker.clock()) == 0
+
+
+def test_an_existing_patient_calling_is_not_a_new_inquiry(client, frontdesk, outreach,
+                                                          provider, clock):
+    web_chat(client, BOOKING)
+    appt = _booked(frontdesk)
+    with frontdesk.store.transaction() as session:
+        lead = session.get(Lead, appt.lead_id)
+        lead.stage = "discharged"
+    log = StoreCallLog(frontdesk.store)
+    call_id = log.open_call("phone", JANE)
+    log.add_turn(call_id, "caller", "I have a question about my bill from last month")
+    log.close_call(call_id, "message_taken")
+    outreach.worker.run_due()
+    clock.advance(days=2)
+    outreach.worker.run_due()
+    with frontdesk.store.transaction() as session:
+        assert [lead.id for lead in session.scalars(select(Lead))] == [appt.lead_id]
+        assert session.get(CallSummary, call_id).lead_id == appt.lead_id
+    assert not any("You asked about" in b for b in provider.bodies())
+
+
+def test_a_picture_without_text_is_kept_and_not_answered(client, frontdesk, outreach,
+                                                         provider):
+    assert text_in(client, CALLER, "").status_code == 200
+    outreach.worker.run_due()
+    assert provider.messages == []
+    with frontdesk.store.transaction() as session:
+        lead = session.scalars(select(Lead)).one()
+    items = lead_timeline(frontdesk.store, lead.id, actor=STAFF)
+    assert [(i.kind, i.body) for i in items] == [("message", "[a message without text]")]
 
 
 def test_a_chat_summary_is_stored_and_shown_with_the_call(client, frontdesk, outreach):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from voiceagent.clinic import audit
@@ -68,6 +68,23 @@ def find_lead(session: Session, *, phone: str | None = None,
         if lead is not None:
             return lead
     return None
+
+
+def known_patient_lead(session: Session, *, phone: str | None, email: str | None,
+                       patient_id: int | None) -> Lead | None:
+    """The latest lead (any stage) of a known patient with this id, phone or email: an
+    existing patient calling about a bill is not a new inquiry."""
+    conditions = []
+    if patient_id is not None:
+        conditions.append(Patient.id == patient_id)
+    if (pk := phone_key(phone)) is not None:
+        conditions.append(Patient.phone_key == pk[1])
+    if (ek := email_key(email)) is not None:
+        conditions.append(func.lower(Patient.email) == ek)
+    if not conditions:
+        return None
+    return session.scalars(select(Lead).join(Patient, Patient.id == Lead.patient_id)
+                           .where(or_(*conditions)).order_by(Lead.id.desc())).first()
 
 
 def remember_contact(session: Session, lead_id: int, *, phone: str | None = None,

@@ -45,6 +45,7 @@ class Received(enum.StrEnum):
     CONVERSATION = "conversation"
     KEYWORD = "keyword"
     OPTED_OUT = "opted_out"  # recorded, not answered
+    EMPTY = "empty"  # media only: recorded, not answered
     DUPLICATE = "duplicate"
     UNKNOWN_NUMBER = "unknown_number"
     BAD_SENDER = "bad_sender"
@@ -83,10 +84,12 @@ class SmsInbox:
                 lead_id = lead.id
                 session.add(TimelineEntry(
                     lead_id=lead_id, at=now, channel="sms", direction="inbound",
-                    kind="message", body=sms.body, address=e164,
+                    kind="message", body=sms.body or "[a message without text]", address=e164,
                     provider_message_id=sms.provider_message_id or None))
                 session.flush()
-                if keyword is not None:
+                if not sms.body.strip():  # a picture, a sticker: staff see it on the lead
+                    result = Received.EMPTY
+                elif keyword is not None:
                     self._keyword(session, keyword, key, e164, lead_id, sms, now)
                     result = Received.KEYWORD
                 elif opted_out(session, channel=Channel.SMS, address_key=key):

@@ -25,6 +25,7 @@ from voiceagent.outreach.inbound import SmsInbox
 from voiceagent.outreach.settings import Credentials, credentials_from_env
 from voiceagent.outreach.sms import sms_sender
 from voiceagent.outreach.summary import Summarizer
+from voiceagent.outreach.triggers import appointment_booked
 from voiceagent.outreach.webhooks import (
     InboundSms,
     WebhookRejected,
@@ -45,6 +46,15 @@ class Outreach:
     service: OutreachService
     credentials: Credentials
     config: PipelineConfig
+
+    def appointment_booked(self, appointment_id: int) -> int:
+        """Queue a new booking's confirmation and reminder now and wake the worker (the
+        front desk calls this after a booking; otherwise the next sweep finds it)."""
+        queued = appointment_booked(self.worker.store, self.worker.scope, appointment_id,
+                                    self.worker.clock())
+        if queued:
+            self.service.wake()
+        return queued
 
 
 def build_outreach(config: PipelineConfig, frontdesk: FrontDesk, *,

@@ -184,6 +184,9 @@ class WebChatConfig(StrictModel):
     messages_per_minute_per_visitor: int = Field(12, ge=1)
     messages_per_minute_per_ip: int = Field(40, ge=1)
     sessions_per_hour_per_ip: int = Field(20, ge=1)
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="reverse proxies whose X-Forwarded-For names the "
+        "visitor's IP (else every visitor behind the proxy shares one limit)")
 
     @field_validator("allowed_origins")
     @classmethod

@@ -30,7 +30,7 @@ from voiceagent.clinic.models import (
 )
 from voiceagent.frontdesk.state import ENDED, ConversationState
 from voiceagent.logs import log_event
-from voiceagent.outreach.contacts import phone_key, resolve_lead
+from voiceagent.outreach.contacts import find_lead, known_patient_lead, phone_key, resolve_lead
 from voiceagent.outreach.jobs import NewJob, enqueue
 from voiceagent.outreach.records import (
     CallSummary,
@@ -45,6 +45,8 @@ from voiceagent.outreach.summary import Summarizer, call_facts
 log = logging.getLogger(__name__)
 ACTOR = Actor("outreach")
 CHAT_CHANNELS = ("web_chat", "chat", "sms")
+# leads that asked the clinic themselves (a referral the clinic chases has its own workflow)
+INQUIRY_CHANNELS = ("phone", "web_chat", "chat", "sms", "email")
 # a text conversation nobody has written in for this long is over (then it is summarised)
 IDLE = {"web_chat": timedelta(minutes=30), "chat": timedelta(minutes=30),
         "sms": timedelta(hours=24)}
@@ -161,6 +163,7 @@ def sweep_unbooked_leads(session: Session, scope: Scope, now: datetime) -> int:
     queued = 0
     for lead in session.scalars(select(Lead).where(
             Lead.stage.in_([LeadStage.NEW.value, LeadStage.CONTACTED.value]),
+            Lead.channel.in_(INQUIRY_CHANNELS),
             Lead.created_at <= cutoff, Lead.created_at >= cutoff - scope.horizon, ~booked,
             ~exists().where(OutreachJob.lead_id == Lead.id,
                             OutreachJob.kind == JobKind.NUDGE.value)).limit(100)):
@@ -201,6 +204,9 @@ def summarize_ended_calls(session: Session, scope: Scope, summarizer: Summarizer
         appt_lead = session.scalar(select(Appointment.lead_id).where(
             Appointment.call_id == call.id, Appointment.lead_id.is_not(None)))
         lead: Lead | None = session.get(Lead, appt_lead) if appt_lead else None
+        if lead is None:
+            lead = find_lead(session, phone=phone, email=email) or known_patient_lead(
+                session, phone=phone, email=email, patient_id=call.patient_id)
         if lead is None and (phone or email or call.patient_id):
             lead = resolve_lead(session, actor=ACTOR, now=now, phone=phone, email=email,
                                 patient_id=call.patient_id,
@@ -232,7 +238,7 @@ def summarize_ended_calls(session: Session, scope: Scope, summarizer: Summarizer
 def _remember(session: Session, lead: Lead, phone: str | None, email: str | None,
               now: datetime) -> None:
     """A booking's lead met a contact-only lead of the same person: fold that one in."""
-    from voiceagent.outreach.contacts import find_lead, merge_leads, remember_contact
+    from voiceagent.outreach.contacts import merge_leads, remember_contact
 
     other = find_lead(session, phone=phone, email=email)
     if other is not None and other.id != lead.id and other.patient_id in (None, lead.patient_id):

@@ -104,7 +104,11 @@ def webchat_app(conversations: TextConversations, config: WebChatConfig, *,
                          origin, wait)
 
     def ip(request: Request) -> str:
-        return request.client.host if request.client else "unknown"
+        peer = request.client.host if request.client else "unknown"
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if peer in config.trusted_proxies and forwarded:
+            return forwarded.split(",")[-1].strip() or peer  # the hop our proxy saw
+        return peer
 
     def visitor(request: Request, fallback: str) -> str:
         given = request.headers.get("x-webchat-visitor", "")
