@@ -119,3 +119,5 @@ def test_killing_the_agent_between_queuing_and_sending_loses_and_duplicates_noth
     with frontdesk.store.transaction() as session:
         states = {j.kind: j.status for j in session.scalars(select(OutreachJob))}
     assert states == {"confirmation": "uncertain", "reminder": "sent"}
+    listed = client.get("/api/outreach/jobs", params={"status": "uncertain"}).json()
+    assert [j["kind"] for j in listed] == ["confirmation"]

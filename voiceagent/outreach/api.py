@@ -3,9 +3,9 @@ token, and the public parts (web chat, SMS webhooks) mounted beside it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException, Query
 from sqlalchemy import select
 
 from voiceagent.channels.conversations import TextConversations
@@ -15,7 +15,7 @@ from voiceagent.clinic.db import Store
 from voiceagent.clinic.models import Lead
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.frontdesk.runtime import FrontDesk
-from voiceagent.outreach.records import CallSummary
+from voiceagent.outreach.records import CallSummary, OutreachJob
 from voiceagent.outreach.routes import Outreach, sms_webhook_app
 from voiceagent.outreach.timeline import lead_timeline
 
@@ -44,6 +44,28 @@ def staff_router(store: Store) -> APIRouter:
         return [{"at": i.at.isoformat(), "channel": i.channel, "direction": i.direction,
                  "kind": i.kind, "body": i.body, "call_id": i.call_id, "job_id": i.job_id}
                 for i in lead_timeline(store, lead_id, actor=API_ACTOR)]
+
+    @router.get("/api/outreach/jobs")
+    def outreach_jobs(
+        status: str | None = None, kind: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Follow-up messages, newest first; ``status=uncertain`` lists the ones a stopped
+        worker may or may not have sent (check with the patient), ``failed`` the refused."""
+        q = select(OutreachJob).order_by(OutreachJob.id.desc()).limit(limit)
+        if status:
+            q = q.where(OutreachJob.status == status)
+        if kind:
+            q = q.where(OutreachJob.kind == kind)
+        with store.transaction() as session:
+            rows = list(session.scalars(q))
+            audit.record(session, API_ACTOR, "read", "outreach_job", f"list:{len(rows)}")
+            return [{"id": j.id, "kind": j.kind, "channel": j.channel, "status": j.status,
+                     "lead_id": j.lead_id, "appointment_id": j.appointment_id,
+                     "call_id": j.call_id, "due_at": j.due_at.isoformat(),
+                     "attempts": j.attempts, "outcome": j.outcome,
+                     "finished_at": j.finished_at.isoformat() if j.finished_at else None}
+                    for j in rows]
 
     @router.get("/api/calls/{call_id}/summary")
     def summary(call_id: str) -> dict[str, str]:
