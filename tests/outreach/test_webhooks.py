@@ -112,3 +112,24 @@ def test_telnyx_ed25519_webhook_and_rest_reply(frontdesk, provider, clock):
                         headers={"telnyx-signature-ed25519": sig, "telnyx-timestamp": ts})
         assert r.status_code == 403
     assert _rows(frontdesk) == before
+
+
+def test_behind_a_proxy_twilio_signs_the_public_url(frontdesk, provider, clock):
+    from urllib.parse import urlencode
+
+    from voiceagent.api.app import create_app
+
+    config = pipeline(provider.url)
+    config = config.model_copy(update={"outreach": config.outreach.model_copy(update={
+        "sms": config.outreach.sms.model_copy(update={
+            "public_base_url": "https://agent.riverside.example"})})})
+    outreach = build_outreach(config, frontdesk, credentials=CREDENTIALS, clock=clock)
+    client = TestClient(create_app(config, frontdesk=frontdesk, outreach=outreach))
+    params = {"MessageSid": "SMproxy", "From": JANE, "To": CLINIC_SMS, "Body": "HELP"}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for url, status in (("http://testserver/sms/twilio", 403),
+                        ("https://agent.riverside.example/sms/twilio", 200)):
+        signature = twilio_signature(url, params, "twilio-test-auth-token")
+        r = client.post("/sms/twilio", content=urlencode(params),
+                        headers={**form, "X-Twilio-Signature": signature})
+        assert r.status_code == status
