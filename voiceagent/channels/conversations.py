@@ -35,6 +35,7 @@ class TextTurn:
     events: list[DialogEvent]
     ended: bool
     outcome: str | None
+    expected_input: str  # what the dialog asked for: free, spelling, date, digits...
 
 
 class TextConversations:
@@ -50,7 +51,7 @@ class TextConversations:
                                        call_log=self.call_log, state=state)
         events = list(dialog.greeting())
         self.sessions.create(state)
-        return self._turn(state, events)
+        return self._turn(state, events, dialog.expected_input().value)
 
     def send(self, session_id: str, text: str) -> TextTurn:
         """One line from the person; raises UnknownConversation, ConversationEnded,
@@ -65,7 +66,7 @@ class TextConversations:
                                        call_log=self.call_log, state=state)
         events = list(dialog.respond(UserTurn(text)))
         self.sessions.save(state, version)
-        return self._turn(state, events)
+        return self._turn(state, events, dialog.expected_input().value)
 
     def is_open(self, session_id: str) -> bool:
         loaded = self.sessions.load(session_id)
@@ -82,10 +83,11 @@ class TextConversations:
         self.sessions.save(state, version)
         self.call_log.close_call(session_id, state.outcome or outcome)
 
-    def _turn(self, state: ConversationState, events: list[DialogEvent]) -> TextTurn:
-        ended = state.step == ENDED or any(isinstance(e, EndCall | Transfer) for e in events)
+    def _turn(self, state: ConversationState, events: list[DialogEvent],
+              expected_input: str) -> TextTurn:
         if any(isinstance(e, EndCall | Transfer) for e in events):
             self.call_log.close_call(state.session_id, state.outcome or "completed")
             log_event(log, "conversation.ended", call_id=state.session_id,
                       outcome=state.outcome)
-        return TextTurn(state.session_id, reply_text(events), events, ended, state.outcome)
+        return TextTurn(state.session_id, reply_text(events), events, state.step == ENDED,
+                        state.outcome, expected_input)
