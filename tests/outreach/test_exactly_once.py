@@ -121,3 +121,17 @@ def test_killing_the_agent_between_queuing_and_sending_loses_and_duplicates_noth
     assert states == {"confirmation": "uncertain", "reminder": "sent"}
     listed = client.get("/api/outreach/jobs", params={"status": "uncertain"}).json()
     assert [j["kind"] for j in listed] == ["confirmation"]
+
+
+@pytest.mark.unit
+def test_a_job_that_crashes_is_marked_failed_and_the_rest_still_go(frontdesk, provider, clock):
+    _queue_replies(frontdesk, clock, 3)
+    with frontdesk.store.transaction() as session:
+        broken = session.scalars(select(OutreachJob).order_by(OutreachJob.id)).first()
+        broken.payload = {"body": None, "oops": object.__name__}
+        broken.channel = "pigeon"  # not a channel: processing it raises
+    worker = build_outreach(pipeline(provider.url), frontdesk, credentials=CREDENTIALS,
+                            clock=clock).worker
+    report = worker.run_due()
+    assert (report.failed, report.sent) == (1, 2)
+    assert sorted(provider.bodies()) == ["hello 1", "hello 2"]

@@ -126,13 +126,37 @@ class OutreachWorker:
             report.uncertain += 1
             report.outcomes[job_id] = "uncertain"
             log_event(log, "outreach.uncertain", logging.WARNING, job_id=job_id)
-        report.queued = sweep(self.store, self.scope, self.summarizer, now)
+        try:
+            report.queued = sweep(self.store, self.scope, self.summarizer, now)
+        except StoreBusy:
+            raise
+        except Exception:  # noqa: BLE001 - a failed sweep must not hold up due messages
+            log.exception("outreach.sweep_failed")
         for job_id in jobs.claim_due(self.store, worker=self.worker_id, now=now,
                                      lease_s=self.config.lease_s):
-            outcome = self._process(job_id)
+            try:
+                outcome = self._process(job_id)
+            except StoreBusy:
+                raise
+            except Exception:  # noqa: BLE001 - one bad job must not stop the others
+                log.exception("outreach.job_crashed",
+                              extra={"voiceagent_fields": {"job_id": job_id}})
+                outcome = self._abandon(job_id)
             report.outcomes[job_id] = outcome
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
+
+    def _abandon(self, job_id: int) -> str:
+        """A job whose processing raised: failed if it never left, uncertain if it may have."""
+        now = self.clock()
+        with self.store.transaction() as session:
+            for status, end in ((JobStatus.CLAIMED, JobStatus.FAILED),
+                                (JobStatus.SENDING, JobStatus.UNCERTAIN)):
+                if jobs.finish(session, job_id, self.worker_id, status=end, now=now,
+                               outcome="internal error; see the log", from_status=status):
+                    log_event(log, f"outreach.{end.value}", logging.ERROR, job_id=job_id)
+                    return end.value
+        return "skipped"
 
     # --- one job ----------------------------------------------------------------------
 
