@@ -147,7 +147,7 @@ class SmsInbox:
             turn = self.conversations.send(session_id, sms.body)
             parts.append(turn.reply)
         except Exception:  # noqa: BLE001 - the person still gets an answer
-            log.exception("sms.turn_failed", extra={"call_id": session_id})
+            log.exception("sms.turn_failed", extra={"voiceagent_fields": {"call_id": session_id}})
             parts.append(f"Sorry, something went wrong. Please call {self.clinic.phone}.")
         reply = " ".join(p for p in parts if p).strip()
         with self.store.transaction() as session:

@@ -168,7 +168,8 @@ def webchat_app(conversations: TextConversations, config: WebChatConfig, *,
         except SessionConflict:
             raise refuse(409, "conflict", "one message at a time, please", origin) from None
         except Exception:  # noqa: BLE001 - never a stack trace to a visitor
-            log.exception("webchat.turn_failed", extra={"call_id": session_id})
+            log.exception("webchat.turn_failed",
+                          extra={"voiceagent_fields": {"call_id": session_id}})
             raise refuse(500, "turn_failed", f"Sorry, something went wrong. Please call "
                          f"{clinic.phone}.", origin) from None
         cors(response, origin)
