@@ -80,12 +80,12 @@ def transfer_targets(clinic: ClinicConfig, sip: SIPConfig) -> dict[str, str]:
     return targets
 
 
-def _start_http(agent: Agent) -> Any:
+def _start_http(agent: Agent, outreach: Any = None) -> Any:
     import uvicorn
 
     from voiceagent.api.app import create_app
 
-    app = create_app(agent.config, frontdesk=agent.frontdesk)
+    app = create_app(agent.config, frontdesk=agent.frontdesk, outreach=outreach)
     server = uvicorn.Server(uvicorn.Config(
         app, host=agent.config.http.host, port=agent.config.http.port,
         log_config=None, access_log=False,
@@ -161,6 +161,8 @@ def banner(config: PipelineConfig, sip: bool) -> str:
     lines += [
         f"  HTTP   http://{config.http.host}:{config.http.port}   (API docs: /docs)",
         f"  store  {store}",
+        *([f"  chat   http://{config.http.host}:{config.http.port}/webchat/demo   "
+           "(the website chat)"] if config.webchat.enabled and config.webchat.demo_page else []),
         "",
         "Place a test call:",
     ]
@@ -192,7 +194,18 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    server = _start_http(agent)
+    # follow-up worker, SMS webhooks, web chat (issue 14); senders stay off until configured
+    from voiceagent.outreach.routes import build_outreach
+    from voiceagent.outreach.settings import MissingCredential
+
+    try:
+        outreach = build_outreach(config, agent.frontdesk)
+    except MissingCredential as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        agent.frontdesk.store.dispose()
+        return 1
+    outreach.service.start()
+    server = _start_http(agent, outreach)
     endpoint = None
     try:
         if not args.no_sip:
@@ -207,5 +220,6 @@ def run(args: argparse.Namespace) -> int:
         if endpoint is not None:
             endpoint.stop()
         server.should_exit = True
+        outreach.service.stop()
         agent.frontdesk.store.dispose()
     return 0

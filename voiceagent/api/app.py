@@ -19,16 +19,21 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select, text
 
-from voiceagent.channels.text import event_json, reply_text
+from voiceagent.channels.conversations import (
+    ConversationEnded,
+    TextConversations,
+    TextTurn,
+    UnknownConversation,
+)
+from voiceagent.channels.text import event_json
 from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
-from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.models import Appointment, Call, Lead, Message, Patient
 from voiceagent.config.pipeline import PipelineConfig
-from voiceagent.dialog.protocol import DialogEvent, EndCall, Transfer, UserTurn
+from voiceagent.dialog.protocol import ReplyText
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.frontdesk.sessions import SessionConflict, SessionStore
-from voiceagent.frontdesk.state import ConversationState
+from voiceagent.outreach.api import mount_outreach, summaries_for
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +90,13 @@ def create_app(
     *,
     frontdesk: FrontDesk | None = None,
     api_token: str | None = None,
+    outreach: Any = None,
 ) -> FastAPI:
     """The FastAPI app. Pass ``frontdesk`` (tests, embedding) or a config to load one.
 
     ``api_token`` overrides ``config.http.api_token``; with neither, no token is needed (the
-    pipeline config refuses a non-localhost bind without one).
+    pipeline config refuses a non-localhost bind without one). ``outreach``
+    (:class:`voiceagent.outreach.routes.Outreach`) adds the SMS webhooks.
     """
     if frontdesk is None:
         if config is None:
@@ -98,63 +105,43 @@ def create_app(
     if api_token is None and config is not None and config.http.api_token is not None:
         api_token = config.http.api_token.get_secret_value()
     sessions = SessionStore(frontdesk.store)
-    call_log = StoreCallLog(frontdesk.store)
+    conversations = TextConversations(frontdesk)
     guard = Depends(_bearer_guard(api_token))
     app = FastAPI(title="voiceagent", version="0.1.0", dependencies=[guard],
                   description="Front-desk chat and read APIs of the self-hosted receptionist.")
     app.state.frontdesk = frontdesk
 
-    def reply(state: ConversationState, events: list[DialogEvent], dialog: Any) -> ChatReply:
+    def reply(turn: TextTurn) -> ChatReply:
         return ChatReply(
-            session_id=state.session_id, reply=reply_text(events),
-            actions=[event_json(e) for e in events if e.__class__.__name__ != "ReplyText"],
-            expected_input=dialog.expected_input().value,
-            ended=state.step == "ended", outcome=state.outcome,
+            session_id=turn.session_id, reply=turn.reply,
+            actions=[event_json(e) for e in turn.events if not isinstance(e, ReplyText)],
+            expected_input=turn.expected_input, ended=turn.ended, outcome=turn.outcome,
         )
-
-    def finish(state: ConversationState, events: list[DialogEvent]) -> None:
-        if any(isinstance(e, EndCall | Transfer) for e in events):
-            call_log.close_call(state.session_id, state.outcome or "completed")
 
     # --- chat -------------------------------------------------------------------------
 
     @app.post("/api/chat/sessions", response_model=ChatReply, tags=["chat"])
     def new_session(body: NewSession | None = None) -> ChatReply:
         """Start a chat: returns the session id and the greeting."""
-        channel = body.channel if body else "web_chat"
-        call_id = call_log.open_call(channel, None)
-        state = ConversationState(session_id=call_id, channel=channel)
-        dialog = frontdesk.dialog(channel=channel, call_id=call_id, call_log=call_log,
-                                  state=state)
-        events = list(dialog.greeting())
-        sessions.create(state)
-        return reply(state, events, dialog)
+        return reply(conversations.start(body.channel if body else "web_chat"))
 
     @app.post("/api/chat/sessions/{session_id}/messages", response_model=ChatReply,
               tags=["chat"])
     def send(session_id: str, body: ChatMessageIn) -> ChatReply:
         """One visitor message; returns the agent's reply and what it did."""
-        loaded = sessions.load(session_id)
-        if loaded is None:
-            raise HTTPException(404, "no such chat session; start one with "
-                                "POST /api/chat/sessions")
-        state, version = loaded
-        dialog = frontdesk.dialog(channel=state.channel, call_id=session_id,
-                                  call_log=call_log, state=state)
-        if state.step == "ended":
-            raise HTTPException(409, "this chat has ended; start a new session")
         try:
-            events = list(dialog.respond(UserTurn(body.text)))
+            return reply(conversations.send(session_id, body.text))
+        except UnknownConversation:
+            raise HTTPException(404, "no such chat session; start one with "
+                                "POST /api/chat/sessions") from None
+        except ConversationEnded:
+            raise HTTPException(409, "this chat has ended; start a new session") from None
+        except SessionConflict as exc:
+            raise HTTPException(409, str(exc)) from None
         except Exception:
             log.exception("chat_turn_failed", extra={"call_id": session_id})
             raise HTTPException(500, "the assistant had a problem; please try again or call "
                                 "the clinic") from None
-        try:
-            sessions.save(state, version)
-        except SessionConflict as exc:
-            raise HTTPException(409, str(exc)) from None
-        finish(state, events)
-        return reply(state, events, dialog)
 
     @app.get("/api/chat/sessions/{session_id}", tags=["chat"])
     def get_session(session_id: str) -> dict[str, Any]:
@@ -272,11 +259,13 @@ def create_app(
         with frontdesk.store.transaction() as session:
             rows = list(session.scalars(q))
             audit.record(session, API_ACTOR, "read", "message", f"list:{len(rows)}")
+            summaries = summaries_for(frontdesk.store, [m.call_id for m in rows if m.call_id])
             return [{"id": m.id, "category": m.category, "priority": m.priority,
                      "owner_role": m.owner_role, "status": m.status, "subject": m.subject,
                      "body": m.body, "callback_phone": m.callback_phone,
                      "patient_id": m.patient_id, "call_id": m.call_id,
-                     "created_at": m.created_at.isoformat()} for m in rows]
+                     "created_at": m.created_at.isoformat(),
+                     "call_summary": summaries.get(m.call_id or "")} for m in rows]
 
     @app.get("/api/calls", tags=["read"])
     def calls(
@@ -298,10 +287,15 @@ def create_app(
         with frontdesk.store.transaction() as session:
             rows = list(session.scalars(q))
             audit.record(session, API_ACTOR, "read", "call", f"list:{len(rows)}")
+            summaries = summaries_for(frontdesk.store, [c.id for c in rows])
             return [{"id": c.id, "channel": c.channel, "caller_id": c.caller_id,
                      "started_at": c.started_at.isoformat(),
                      "ended_at": c.ended_at.isoformat() if c.ended_at else None,
                      "outcome": c.outcome, "patient_id": c.patient_id,
-                     "turns": len(c.turns), "tool_calls": len(c.tool_calls)} for c in rows]
+                     "turns": len(c.turns), "tool_calls": len(c.tool_calls),
+                     "summary": summaries.get(c.id)} for c in rows]
+
+    # --- web chat, SMS webhooks, lead timeline, call summaries (issue 14) -----------------
+    mount_outreach(app, config, frontdesk, outreach)
 
     return app

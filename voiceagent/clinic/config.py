@@ -20,6 +20,7 @@ from pydantic import Field, PlainSerializer, PlainValidator, field_validator, mo
 from voiceagent.config.base import StrictModel
 from voiceagent.config.errors import ConfigError
 from voiceagent.config.yamlfile import KeyPath, format_key, read_yaml, validate
+from voiceagent.outreach.settings import OutreachPolicy
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -244,6 +245,8 @@ class ClinicConfig(StrictModel):
     red_flags: list[RedFlag] = []
     intents: dict[str, list[str]] = {}
     hold_minutes: int = Field(10, ge=1, le=120, description="how long an offered slot is held")
+    # follow-up by SMS and email (issue 14): quiet hours, limits, message templates
+    outreach: OutreachPolicy = OutreachPolicy()
 
     @field_validator("timezone")
     @classmethod

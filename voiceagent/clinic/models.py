@@ -429,3 +429,7 @@ class ChatSession(Base):
     # Optimistic concurrency: a write names the version it read; a stale write changes nothing.
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# --- follow-up tables (issue 14): imported here so that the metadata is complete ----------
+from voiceagent.outreach import records as _outreach_records  # noqa: E402, F401

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from voiceagent.config.base import StrictModel
 from voiceagent.config.yamlfile import read_yaml, validate
+from voiceagent.outreach.settings import OutreachConfig, WebChatConfig
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -170,6 +171,9 @@ class PipelineConfig(StrictModel):
     http: HTTPConfig = HTTPConfig()
     database: DatabaseConfig = DatabaseConfig()
     logging: LoggingConfig = LoggingConfig()
+    # website chat, SMS and email follow-up (issue 14); off until configured
+    webchat: WebChatConfig = WebChatConfig()
+    outreach: OutreachConfig = OutreachConfig()
 
     def database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, else a SQLite file in the data directory."""
