@@ -179,8 +179,9 @@ def is_question(text: str) -> bool:
         uptalk = sentence.rstrip().endswith("?") and (len(words) <= 12 or
                                                       words[0] in _QUESTION_START)
         if uptalk or (words[0] in _QUESTION_START and len(words) >= 3) \
-                or c.startswith(("i was wondering", "i wanted to ask", "quick question",
-                                 "may i ask", "i have a question")):
+                or re.match(r"(i was wondering|i wanted to ask|quick question|may i ask|"
+                            r"i have a question)( about| if| whether)? (if |whether )?(you|your|"
+                            r"the|what|where|when|how|do|does|is|are|there|i need)\b", c):
             return True
     return False
 
