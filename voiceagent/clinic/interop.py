@@ -36,6 +36,7 @@ from voiceagent.clinic.models import (
     Referral,
 )
 from voiceagent.clinic.patients import find_or_create_patient, name_key
+from voiceagent.clinic.rules import is_rule_violation, sync_booking_rules
 from voiceagent.clinic.scheduling import Slot, block_time, reserve_for_appointment
 
 PRODID = "-//voiceagent//clinic feed//EN"
@@ -147,6 +148,7 @@ def _import_appointment(
     if status not in {s.value for s in AppointmentStatus}:
         raise InvalidInput(f"unknown status {status!r}")
     end = end or start + timedelta(minutes=kind.duration_minutes)
+    sync_booking_rules(store, clinic)
     try:
         with store.transaction() as session:
             if (
@@ -174,7 +176,14 @@ def _import_appointment(
             if status == AppointmentStatus.BOOKED:
                 row.room_id = reserve_for_appointment(session, clinic, row)
             audit.record(session, actor, "import", "appointment", row.id)
-    except (IntegrityError, SlotTaken, NoRoom):
+    except IntegrityError as exc:
+        if is_rule_violation(exc):
+            raise InvalidInput(
+                f"{provider_id} may not deliver {type_id!r} (or not in that room)"
+                " under the clinic's rules"
+            ) from None
+        raise InvalidInput("overlaps an existing booking for that provider or room") from None
+    except (SlotTaken, NoRoom):
         raise InvalidInput("overlaps an existing booking for that provider or room") from None
     return True
 

@@ -20,12 +20,20 @@ from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.errors import InvalidInput, InvalidStageMove, UnknownPatient
-from voiceagent.clinic.models import Lead, LeadStage, LeadStageChange, LostReason, Patient
+from voiceagent.clinic.models import (
+    Lead,
+    LeadSource,
+    LeadStage,
+    LeadStageChange,
+    LostReason,
+    Patient,
+)
 from voiceagent.clinic.patients import name_key
 
 ORDER = [
     LeadStage.NEW,
     LeadStage.CONTACTED,
+    LeadStage.WAITLISTED,
     LeadStage.SCHEDULED,
     LeadStage.EVALUATED,
     LeadStage.IN_PLAN_OF_CARE,
@@ -34,20 +42,11 @@ ORDER = [
 CLOSED = {LeadStage.DISCHARGED, LeadStage.LOST}
 BACKWARD_ALLOWED = {
     (LeadStage.SCHEDULED, LeadStage.CONTACTED),
+    (LeadStage.WAITLISTED, LeadStage.CONTACTED),
     (LeadStage.LOST, LeadStage.CONTACTED),
     (LeadStage.LOST, LeadStage.NEW),
 }
-SOURCES = (
-    "physician_referral",
-    "web",
-    "search",
-    "social",
-    "friend_or_family",
-    "returning_patient",
-    "insurance_directory",
-    "employer",
-    "other",
-)
+SOURCES = tuple(s.value for s in LeadSource)
 CHANNELS = ("phone", "web_chat", "sms", "email", "fax", "walk_in", "import")
 
 

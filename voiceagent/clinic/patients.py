@@ -23,20 +23,19 @@ from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.errors import InvalidInput, UnknownPatient
-from voiceagent.clinic.models import AuditEntry, Coverage, Patient, Referral
+from voiceagent.clinic.models import (
+    AuditEntry,
+    Coverage,
+    Patient,
+    PlanType,
+    Referral,
+    SubscriberRelationship,
+)
 
 MAX_FAILED_VERIFICATIONS = 3
 NAME_MATCH_THRESHOLD = 88  # rapidfuzz token_sort_ratio; tolerates one STT slip in a name
-RELATIONSHIPS = ("self", "spouse", "child", "parent", "other")
-COVERAGE_KINDS = (
-    "commercial",
-    "medicare",
-    "medicaid",
-    "tricare",
-    "workers_comp",
-    "auto",
-    "self_pay",
-)
+RELATIONSHIPS = tuple(r.value for r in SubscriberRelationship)
+COVERAGE_KINDS = tuple(k.value for k in PlanType)
 
 
 # --- normalisation ---------------------------------------------------------------------------

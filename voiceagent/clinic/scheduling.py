@@ -67,6 +67,7 @@ from voiceagent.clinic.models import (
     TimeBlock,
     WaitlistEntry,
 )
+from voiceagent.clinic.rules import RuleViolation, is_rule_violation, sync_booking_rules
 
 Window = Literal["any", "morning", "afternoon", "evening"]
 WINDOWS: dict[str, tuple[time, time]] = {
@@ -236,11 +237,9 @@ def slot_problem(
     local = start.astimezone(clinic.tz)
     day = local.date()
     end = local + timedelta(minutes=kind.duration_minutes)
-    if kind.roles and provider.role not in kind.roles:
-        return NotQualified(
-            f"{provider.name} ({provider.role}) cannot deliver a {kind.name}; "
-            f"it needs a {' or '.join(kind.roles)}"
-        )
+    why_not = clinic.qualification_problem(kind, provider)
+    if why_not is not None:
+        return NotQualified(f"{provider.name} cannot deliver a {kind.name}: {why_not}")
     if local < now + timedelta(hours=kind.min_notice_hours):
         return NoticeTooShort(
             f"a {kind.name} needs {kind.min_notice_hours:g} hours' notice; offer a later time"
@@ -277,20 +276,41 @@ def slot_problem(
     for pause in provider.breaks_on(day):
         if span.start < pause.end and pause.start < span.end:
             return OutsideHours(f"{provider.name} is on a break then; offer another time")
+    for block in clinic.blocks:
+        blocked = block.on(day, provider.id)
+        if blocked is not None and span.start < blocked.end and blocked.start < span.end:
+            return OutsideHours(f"{provider.name} is at the {block.name} then; offer another time")
+    if clinic.needs_room(kind, provider.id) and not _open_rooms(clinic, kind, provider, day, span):
+        return NoRoom(f"the room a {kind.name} needs is closed then; offer another time")
     return None
+
+
+def _open_rooms(
+    clinic: ClinicConfig, kind: AppointmentType, provider: Provider, day: date, span: TimeRange
+) -> list[str]:
+    """Rooms ``kind`` may use with ``provider`` that are not closed during ``span``."""
+    return [
+        r for r in clinic.rooms_for(kind, provider.id) if clinic.room_closed(r, day, span) is None
+    ]
 
 
 def _free_room(
     clinic: ClinicConfig,
     kind: AppointmentType,
+    provider: Provider,
     needed: Sequence[datetime],
     busy: Busy,
     prefer: str | None = None,
 ) -> str | None | Literal[False]:
-    """A room with a free seat for every unit; None if no room is needed; False if none free."""
-    if not kind.rooms:
+    """A room ``kind`` may use with ``provider``, open and with a free seat for every unit;
+    None if no room is needed; False if none is free."""
+    if not clinic.needs_room(kind, provider.id):
         return None
-    order = sorted(kind.rooms, key=lambda r: r != prefer)
+    local = needed[0].astimezone(clinic.tz)
+    last = (needed[-1] + timedelta(minutes=UNIT_MINUTES)).astimezone(clinic.tz)
+    span = TimeRange(local.time(), last.time() if last.date() == local.date() else time.max)
+    rooms = _open_rooms(clinic, kind, provider, local.date(), span)
+    order = sorted(rooms, key=lambda r: r != prefer)
     for room_id in order:
         capacity = clinic.room(room_id).capacity
         if all(busy.room_units[(room_id, u)] < capacity for u in needed):
@@ -315,13 +335,14 @@ def candidate_slots(
     """
     _require_aware(now, "now")
     kind = _appointment_type(clinic, appointment_type_id)
-    providers = [p for p in clinic.providers if p.role in kind.roles]
+    providers = clinic.providers_for(kind)
     if preferences.provider_id is not None:
         wanted = _provider(clinic, preferences.provider_id)
-        if wanted.role not in kind.roles:
+        why_not = clinic.qualification_problem(kind, wanted)
+        if why_not is not None:
+            others = ", ".join(p.name for p in providers) or "nobody"
             raise NotQualified(
-                f"{wanted.name} ({wanted.role}) cannot deliver a {kind.name}; "
-                f"offer a {' or '.join(kind.roles)}"
+                f"{wanted.name} cannot deliver a {kind.name}: {why_not}; offer {others}"
             )
         providers = [wanted]
     if preferences.language is not None:
@@ -356,7 +377,7 @@ def candidate_slots(
                 needed = units(start, start + duration)
                 if any((provider.id, u) in busy.provider_units for u in needed):
                     continue
-                room = _free_room(clinic, kind, needed, busy)
+                room = _free_room(clinic, kind, provider, needed, busy)
                 if room is False:
                     continue
                 out.append(Slot(kind.id, provider.id, provider.name, start, start + duration, room))
@@ -452,7 +473,7 @@ def _reserve(
     busy = load_busy(session, needed[0], end, now)
     if any((provider.id, u) in busy.provider_units for u in needed):
         raise SlotTaken()
-    room = _free_room(clinic, kind, needed, busy, prefer=prefer_room)
+    room = _free_room(clinic, kind, provider, needed, busy, prefer=prefer_room)
     if room is False:
         # On PostgreSQL each query sees the latest commits: a rival booking may have landed
         # between the two reads above. Re-read so the caller hears the real reason.
@@ -590,7 +611,7 @@ def _choose_providers(
 ) -> list[Provider]:
     if provider_id is not None:
         return [_provider(clinic, provider_id)]
-    return [p for p in clinic.providers if p.role in kind.roles]
+    return clinic.providers_for(kind)
 
 
 def hold_slot(
@@ -616,6 +637,7 @@ def hold_slot(
     _require_aware(now, "now")
     _require_aware(start, "start")
     kind = _appointment_type(clinic, appointment_type_id)
+    sync_booking_rules(store, clinic)
     candidates = _choose_providers(clinic, kind, provider_id)
     problems: list[ClinicError] = []
     for provider in candidates:
@@ -673,7 +695,9 @@ def _hold_with(
                     hold_id=hold_id,
                 )
                 session.execute(update(Hold).where(Hold.id == hold_id).values(room_id=room))
-        except IntegrityError:
+        except IntegrityError as exc:
+            if is_rule_violation(exc):
+                raise RuleViolation() from None
             # Lost a race for a seat or a unit; re-read and try again (or report taken).
             if attempt == _RETRIES - 1:
                 raise SlotTaken() from None
@@ -816,10 +840,13 @@ def book(
         UnknownPatient: ``patient_id`` does not exist.
     """
     _require_aware(now, "now")
+    sync_booking_rules(store, clinic)
     try:
         with store.transaction() as session:
             return _convert_hold(session, clinic, hold_id, patient_id, now, actor, lead_id=lead_id)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if is_rule_violation(exc):
+            raise RuleViolation() from None
         raise SlotTaken() from None
 
 
@@ -915,7 +942,9 @@ def reschedule(
                 lead_id=old.lead_id,
                 rescheduled_from_id=old.id,
             )
-    except IntegrityError:
+    except IntegrityError as exc:
+        if is_rule_violation(exc):
+            raise RuleViolation() from None
         raise SlotTaken() from None
 
 
