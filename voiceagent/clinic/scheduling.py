@@ -803,10 +803,13 @@ def _convert_hold(
         session.execute(delete(Hold).where(Hold.id == hold_id))
     session.flush()
     audit.record(session, actor, "create", "appointment", appointment.id)
-    if lead_id is not None:
-        from voiceagent.clinic.leads import advance_on_booking
+    from voiceagent.clinic.leads import advance_on_booking, lead_for_booking
 
-        advance_on_booking(session, lead_id, actor)
+    if lead_id is None:
+        # Every booking belongs to a lead, so the pipeline counts it.
+        lead_id = lead_for_booking(session, patient_id, actor, clinic.leads)
+        appointment.lead_id = lead_id
+    advance_on_booking(session, lead_id, actor, clinic.leads)
     local = appointment.start.astimezone(clinic.tz)
     slot = Slot(
         kind.id,
