@@ -433,6 +433,17 @@ def advance_on_booking(
         _move(session, lead, LeadStage.SCHEDULED, actor, "appointment booked", owners=owners)
 
 
+def advance_to_waitlisted(
+    session: Session, lead_id: int, actor: Actor, owners: LeadPolicy | None = None
+) -> None:
+    """Inside a waitlist transaction: a new/contacted lead becomes waitlisted."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise InvalidInput(f"no lead {lead_id}")
+    if lead.stage in (LeadStage.NEW, LeadStage.CONTACTED):
+        _move(session, lead, LeadStage.WAITLISTED, actor, "put on the waitlist", owners=owners)
+
+
 def lead_for_booking(
     session: Session, patient_id: int, actor: Actor, owners: LeadPolicy | None = None
 ) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +31,8 @@ from voiceagent.clinic.models import (
     Patient,
     PlanType,
     Referral,
+    SecurityEvent,
+    SecurityEventKind,
     SubscriberRelationship,
     utcnow,
 )
@@ -208,27 +211,58 @@ def _failed_attempts(session: Session, call_id: str | None) -> int:
     )
 
 
-def verify_identity(
-    store: Store, *, name: str, dob: date | None, phone: str | None, actor: Actor
-) -> Verification:
-    """Verify a caller: full name, date of birth and phone on file must match one patient.
+_ASK = {
+    "name": "full name",
+    "dob": "date of birth",
+    "phone": "phone number on file",
+    "email": "email on file",
+}
 
-    ``name`` is the full name as spoken/spelled ("Maria Garcia"); small transcription slips
-    are tolerated, the DOB and phone must match exactly. Never raises for a non-match.
+
+def verify_identity(
+    store: Store,
+    *,
+    name: str,
+    dob: date | None,
+    phone: str | None,
+    actor: Actor,
+    email: str | None = None,
+    required: Sequence[str] = ("name", "dob", "phone"),
+    max_attempts: int = MAX_FAILED_VERIFICATIONS,
+) -> Verification:
+    """Verify a caller: every detail in ``required`` must match one patient on file.
+
+    ``required`` is the clinic's identity policy for the request (``clinic.identity``:
+    name and dob always, plus phone and/or email). ``name`` is the full name as spoken or
+    spelled ("Maria Garcia"); small transcription slips are tolerated, the other details
+    must match exactly. After ``max_attempts`` failures in one call the call is refused
+    further attempts and a security event is recorded. Never raises for a non-match.
     """
-    if not name or not name_part(name) or dob is None or not phone:
+    wanted = set(required) | {"name", "dob"}
+    given = {
+        "name": bool(name and name_part(name)),
+        "dob": dob is not None,
+        "phone": bool(phone),
+        "email": bool(email and email.strip()),
+    }
+    missing = [f for f in ("name", "dob", "phone", "email") if f in wanted and not given[f]]
+    if missing:
         return Verification(
             False,
             None,
             "missing_details",
-            "ask for the full name, date of birth and the phone number on file",
+            "ask for the "
+            + ", ".join(_ASK[f] for f in ("name", "dob", "phone", "email") if f in wanted),
         )
-    try:
-        _e164, phone_key = normalise_phone(phone)
-    except InvalidInput:
-        phone_key = None
+    phone_key: str | None = None
+    if "phone" in wanted:
+        try:
+            _e164, phone_key = normalise_phone(phone)
+        except InvalidInput:
+            phone_key = None
+    email_key = (email or "").strip().lower()
     with store.transaction() as session:
-        if _failed_attempts(session, actor.call_id) >= MAX_FAILED_VERIFICATIONS:
+        if _failed_attempts(session, actor.call_id) >= max_attempts:
             return Verification(
                 False,
                 None,
@@ -237,16 +271,30 @@ def verify_identity(
             )
         spoken = " ".join(name_part(w) for w in name.split())
         found: Patient | None = None
-        if phone_key:
-            for row in session.scalars(
-                select(Patient).where(Patient.dob == dob, Patient.phone_key == phone_key)
-            ):
-                full = f"{name_part(row.first_name)} {name_part(row.last_name)}"
-                if fuzz.token_sort_ratio(spoken, full) >= NAME_MATCH_THRESHOLD:
-                    found = row
-                    break
+        query = select(Patient).where(Patient.dob == dob)
+        if "phone" in wanted:
+            query = query.where(Patient.phone_key == (phone_key or "-"))
+        if "email" in wanted:
+            query = query.where(func.lower(Patient.email) == email_key)
+        for row in session.scalars(query.order_by(Patient.id)):
+            full = f"{name_part(row.first_name)} {name_part(row.last_name)}"
+            if fuzz.token_sort_ratio(spoken, full) >= NAME_MATCH_THRESHOLD:
+                found = row
+                break
         if found is None:
             audit.record(session, actor, "verify_failed", "patient", None)
+            if (
+                actor.call_id is not None
+                and _failed_attempts(session, actor.call_id) >= max_attempts
+            ):
+                session.add(
+                    SecurityEvent(
+                        kind=SecurityEventKind.VERIFICATION_LOCKOUT,
+                        call_id=actor.call_id,
+                        detail=f"{max_attempts} failed identity checks",
+                        actor=actor.name,
+                    )
+                )
             return Verification(
                 False,
                 None,

@@ -90,7 +90,7 @@ def _sync(session: Session, clinic: ClinicConfig) -> None:
                     select(table.appointment_type_id, table.provider_id, table.room_id)
                     .where(table.room_id.is_not(None))
                     .distinct()
-                ).tuples()
+                )
                 if r is not None
             }
         for type_id, provider_id, room_id in stale_triples - used_triples:
@@ -107,10 +107,10 @@ def _sync(session: Session, clinic: ClinicConfig) -> None:
         used = set(
             session.execute(
                 select(Appointment.appointment_type_id, Appointment.provider_id).distinct()
-            ).tuples()
-        ) | set(session.execute(select(Hold.appointment_type_id, Hold.provider_id)).tuples())
+            )
+        ) | set(session.execute(select(Hold.appointment_type_id, Hold.provider_id)))
         used |= set(
-            session.execute(select(RoomRule.appointment_type_id, RoomRule.provider_id)).tuples()
+            session.execute(select(RoomRule.appointment_type_id, RoomRule.provider_id))
         )
         for type_id, provider_id in stale_pairs:
             if (type_id, provider_id) not in used:

@@ -65,7 +65,6 @@ from voiceagent.clinic.models import (
     ProviderTimeUnit,
     RoomTimeUnit,
     TimeBlock,
-    WaitlistEntry,
 )
 from voiceagent.clinic.rules import RuleViolation, is_rule_violation, sync_booking_rules
 
@@ -171,13 +170,6 @@ class AppointmentInfo:
     start: datetime
     end: datetime
     status: str
-
-
-@dataclass(frozen=True)
-class WaitlistReceipt:
-    entry_id: int
-    patient_id: int
-    appointment_type_id: str
 
 
 @dataclass
@@ -657,6 +649,40 @@ def hold_slot(
     raise problems[0] if problems else NotQualified()
 
 
+def insert_hold(
+    session: Session,
+    clinic: ClinicConfig,
+    kind: AppointmentType,
+    provider: Provider,
+    start: datetime,
+    now: datetime,
+    *,
+    expires: datetime,
+    call_id: str | None,
+    prefer_room: str | None,
+) -> tuple[str, str | None]:
+    """Inside a transaction: a hold on ``start`` with ``provider`` until ``expires``, its
+    units reserved; returns (hold id, room). Rules are the caller's to check first."""
+    hold_id = str(uuid.uuid4())
+    session.add(
+        Hold(
+            id=hold_id,
+            appointment_type_id=kind.id,
+            provider_id=provider.id,
+            start=start,
+            end=start + timedelta(minutes=kind.duration_minutes),
+            expires_at=expires,
+            call_id=call_id,
+        )
+    )
+    session.flush()
+    room = _reserve(
+        session, clinic, kind, provider, start, now, prefer_room=prefer_room, hold_id=hold_id
+    )
+    session.execute(update(Hold).where(Hold.id == hold_id).values(room_id=room))
+    return hold_id, room
+
+
 def _hold_with(
     store: Store,
     clinic: ClinicConfig,
@@ -668,33 +694,20 @@ def _hold_with(
     room_id: str | None,
 ) -> SlotHold:
     for attempt in range(_RETRIES):
-        hold_id = str(uuid.uuid4())
         expires = now + timedelta(minutes=clinic.hold_minutes)
         try:
             with store.transaction() as session:
-                session.add(
-                    Hold(
-                        id=hold_id,
-                        appointment_type_id=kind.id,
-                        provider_id=provider.id,
-                        start=start,
-                        end=start + timedelta(minutes=kind.duration_minutes),
-                        expires_at=expires,
-                        call_id=actor.call_id,
-                    )
-                )
-                session.flush()
-                room = _reserve(
+                hold_id, room = insert_hold(
                     session,
                     clinic,
                     kind,
                     provider,
                     start,
                     now,
+                    expires=expires,
+                    call_id=actor.call_id,
                     prefer_room=room_id,
-                    hold_id=hold_id,
                 )
-                session.execute(update(Hold).where(Hold.id == hold_id).values(room_id=room))
         except IntegrityError as exc:
             if is_rule_violation(exc):
                 raise RuleViolation() from None
@@ -935,7 +948,7 @@ def reschedule(
             for table in (ProviderTimeUnit, RoomTimeUnit):
                 session.execute(delete(table).where(table.appointment_id == old.id))
             audit.record(session, actor, "reschedule", "appointment", old.id)
-            return _convert_hold(
+            booking = _convert_hold(
                 session,
                 clinic,
                 hold_id,
@@ -945,6 +958,10 @@ def reschedule(
                 lead_id=old.lead_id,
                 rescheduled_from_id=old.id,
             )
+            from voiceagent.clinic.waitlist import offer_freed_slot
+
+            offer_freed_slot(session, clinic, old.provider_id, old.start, old.end, now, actor)
+            return booking
     except IntegrityError as exc:
         if is_rule_violation(exc):
             raise RuleViolation() from None
@@ -979,6 +996,9 @@ def cancel(
             from voiceagent.clinic.leads import step_back_on_cancel
 
             step_back_on_cancel(session, row.lead_id, actor)
+        from voiceagent.clinic.waitlist import offer_freed_slot
+
+        offer_freed_slot(session, clinic, row.provider_id, row.start, row.end, now, actor)
         return _info(row, clinic)
 
 
@@ -996,46 +1016,6 @@ def set_status(
         audit.record(session, actor, "update", "appointment", row.id)
         session.flush()
         return _info(row, clinic)
-
-
-def add_to_waitlist(
-    store: Store,
-    clinic: ClinicConfig,
-    *,
-    patient_id: int,
-    appointment_type_id: str,
-    actor: Actor,
-    preferences: Preferences = Preferences(),
-) -> WaitlistReceipt:
-    """Put the patient on the waitlist for a type (with their preferences) when nothing fits."""
-    kind = _appointment_type(clinic, appointment_type_id)
-    if preferences.provider_id is not None:
-        _provider(clinic, preferences.provider_id)
-    with store.transaction() as session:
-        if session.get(Patient, patient_id) is None:
-            raise UnknownPatient()
-        entry = WaitlistEntry(
-            patient_id=patient_id,
-            appointment_type_id=kind.id,
-            provider_id=preferences.provider_id,
-            preferences=_prefs_json(preferences),
-            call_id=actor.call_id,
-        )
-        session.add(entry)
-        session.flush()
-        audit.record(session, actor, "create", "waitlist", entry.id)
-        return WaitlistReceipt(entry.id, patient_id, kind.id)
-
-
-def _prefs_json(p: Preferences) -> dict[str, object]:
-    return {
-        "days": list(p.days),
-        "dates": [d.isoformat() for d in p.dates],
-        "window": p.window,
-        "earliest": p.earliest.isoformat() if p.earliest else None,
-        "latest": p.latest.isoformat() if p.latest else None,
-        "language": p.language,
-    }
 
 
 def busy_intervals(
