@@ -4,7 +4,6 @@ itself (a write that breaks them is refused like a double booking), on SQLite an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, time
 
 import pytest
@@ -25,17 +24,6 @@ from voiceagent.clinic.rules import RuleViolation, sync_booking_rules
 ACTOR = Actor("assistant", "call-rules")
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
 TUESDAY_14 = datetime(2026, 11, 24, 14, 0, tzinfo=TZ)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", marks=pytest.mark.unit),
-        pytest.param("postgres", marks=pytest.mark.postgres),
-    ]
-)
-def any_store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    name = "store" if request.param == "sqlite" else "pg_store"
-    yield request.getfixturevalue(name)
 
 
 def patient(store: Store, n: int = 0) -> int:
