@@ -725,6 +725,9 @@ def consistency_problems(clinic: ClinicConfig) -> list[tuple[KeyPath, str]]:
         if value not in ids:
             problems.append((path, f"unknown {what} {value!r}; known: {sorted(ids) or 'none'}"))
 
+    for i, bound_room in enumerate(clinic.rooms):
+        for j, pid in enumerate(bound_room.providers):
+            known(("rooms", i, "providers", j), pid, provider_ids, "provider")
     for i, kind in enumerate(clinic.appointment_types):
         for j, pid in enumerate(kind.providers):
             known(("appointment_types", i, "providers", j), pid, provider_ids, "provider")
@@ -764,9 +767,6 @@ def consistency_problems(clinic: ClinicConfig) -> list[tuple[KeyPath, str]]:
                         " other providers; add a room or bind one to them",
                     )
                 )
-    for i, bound_room in enumerate(clinic.rooms):
-        for j, pid in enumerate(bound_room.providers):
-            known(("rooms", i, "providers", j), pid, provider_ids, "provider")
     for i, block in enumerate(clinic.blocks):
         for j, pid in enumerate(block.providers):
             known(("blocks", i, "providers", j), pid, provider_ids, "provider")
@@ -792,6 +792,15 @@ def consistency_problems(clinic: ClinicConfig) -> list[tuple[KeyPath, str]]:
             category_ids,
             "message category",
         )
+    for group in ("accepted", "not_accepted"):
+        for i, payer in enumerate(getattr(clinic.insurance, group)):
+            if payer.intake.ask_plan_type and len(payer.plan_types) < 2:
+                problems.append(
+                    (
+                        ("insurance", group, i, "intake", "ask_plan_type"),
+                        "asking the plan type needs two or more plan_types to choose from",
+                    )
+                )
     accepted = {p.name.lower() for p in clinic.insurance.accepted}
     for i, payer in enumerate(clinic.insurance.not_accepted):
         if payer.name.lower() in accepted:
@@ -815,6 +824,41 @@ def check_consistency(clinic: ClinicConfig) -> ClinicConfig:
         key, message = problems[0]
         raise ClinicConsistencyError(f"{format_key(key)}: {message}")
     return clinic
+
+
+def _line(lines: dict[KeyPath, int], key: KeyPath) -> int | None:
+    for end in range(len(key), -1, -1):
+        if key[:end] in lines:
+            return lines[key[:end]]
+    return None
+
+
+def clinic_problems(path: Path | str) -> list[ConfigError]:
+    """Every problem in a clinic file, each naming its key and line (``voiceagent doctor``
+    lists them all; :func:`load_clinic` stops at the first). Empty when the file is good."""
+    from pydantic import ValidationError
+
+    from voiceagent.config.yamlfile import validation_error
+
+    path = Path(path)
+    try:
+        data, lines = read_yaml(path)
+    except ConfigError as exc:
+        return [exc]
+    if not isinstance(data, dict):
+        return [ConfigError(path, "", 1, "the file must be a mapping of keys to values")]
+    try:
+        clinic = ClinicConfig.model_validate(data)
+    except ValidationError as exc:
+        out = []
+        for error in exc.errors():
+            single = ValidationError.from_exception_data(exc.title, [error])  # type: ignore[list-item]
+            out.append(validation_error(path, lines, single))
+        return out
+    return [
+        ConfigError(path, format_key(key), _line(lines, key), message)
+        for key, message in consistency_problems(clinic)
+    ]
 
 
 def load_clinic(path: Path | str) -> ClinicConfig:

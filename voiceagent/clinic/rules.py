@@ -109,9 +109,7 @@ def _sync(session: Session, clinic: ClinicConfig) -> None:
                 select(Appointment.appointment_type_id, Appointment.provider_id).distinct()
             )
         ) | set(session.execute(select(Hold.appointment_type_id, Hold.provider_id)))
-        used |= set(
-            session.execute(select(RoomRule.appointment_type_id, RoomRule.provider_id))
-        )
+        used |= set(session.execute(select(RoomRule.appointment_type_id, RoomRule.provider_id)))
         for type_id, provider_id in stale_pairs:
             if (type_id, provider_id) not in used:
                 session.execute(
