@@ -28,6 +28,7 @@ Typical use:
   voiceagent call --wav in.wav --out agent.wav --report report.json
                                     run one offline call from WAV files
   voiceagent chat                   talk to the front desk brain in text
+  voiceagent import patients p.csv  bring in an existing clinic's records (see --help)
 
 Configuration: configs/pipeline.yaml (models, audio, SIP, HTTP, data) and
 configs/clinic.yaml (the clinic). Secrets come from the environment:
@@ -83,6 +84,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "talk": ("voiceagent.channels.local", "talk to the agent with a microphone and speaker"),
     "chat": ("voiceagent.channels.text", "talk to the front desk in text (or run a script)"),
     "bench": ("voiceagent.bench.cli", "measure per-stage latency on a generated corpus"),
+    "import": ("voiceagent.clinic.import_command",
+               "import patients, coverages, referrals, appointments or a calendar"),
 }
 
 

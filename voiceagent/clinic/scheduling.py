@@ -293,15 +293,18 @@ def _free_room(
     needed: Sequence[datetime],
     busy: Busy,
     prefer: str | None = None,
+    only: str | None = None,
 ) -> str | None | Literal[False]:
-    """A room ``kind`` may use with ``provider``, open and with a free seat for every unit;
-    None if no room is needed; False if none is free."""
-    if not clinic.needs_room(kind, provider.id):
+    """A room ``kind`` may use with ``provider``, open and with a free seat for every unit
+    (``only``: that room or none); None if no room is needed; False if none is free."""
+    if not clinic.needs_room(kind, provider.id) and only is None:
         return None
     local = needed[0].astimezone(clinic.tz)
     last = (needed[-1] + timedelta(minutes=UNIT_MINUTES)).astimezone(clinic.tz)
     span = TimeRange(local.time(), last.time() if last.date() == local.date() else time.max)
     rooms = _open_rooms(clinic, kind, provider, local.date(), span)
+    if only is not None:
+        rooms = [r for r in rooms if r == only]
     order = sorted(rooms, key=lambda r: r != prefer)
     for room_id in order:
         capacity = clinic.room(room_id).capacity
@@ -450,6 +453,7 @@ def _reserve(
     now: datetime,
     *,
     prefer_room: str | None,
+    only_room: str | None = None,
     hold_id: str | None = None,
     appointment_id: int | None = None,
     end: datetime | None = None,
@@ -465,7 +469,7 @@ def _reserve(
     busy = load_busy(session, needed[0], end, now)
     if any((provider.id, u) in busy.provider_units for u in needed):
         raise SlotTaken()
-    room = _free_room(clinic, kind, provider, needed, busy, prefer=prefer_room)
+    room = _free_room(clinic, kind, provider, needed, busy, prefer=prefer_room, only=only_room)
     if room is False:
         # On PostgreSQL each query sees the latest commits: a rival booking may have landed
         # between the two reads above. Re-read so the caller hears the real reason.
@@ -507,11 +511,15 @@ def _floor_unit(value: datetime) -> datetime:
     return value - timedelta(minutes=value.minute % UNIT_MINUTES)
 
 
-def reserve_for_appointment(session: Session, clinic: ClinicConfig, row: Appointment) -> str | None:
+def reserve_for_appointment(
+    session: Session, clinic: ClinicConfig, row: Appointment, *, exact_room: bool = False
+) -> str | None:
     """Reserve time for an appointment created outside hold-then-book (imports).
 
-    No booking rules are applied (an imported past visit is fine); overlap still is refused
-    by the database. Returns the room used.
+    No time rules are applied (an imported past visit is fine); overlap is still refused by
+    the database, and so is a provider or room the clinic's rules do not allow. With
+    ``exact_room`` the row's room is used or the import fails (NoRoom); otherwise it is
+    only preferred. Returns the room used.
     """
     kind = _appointment_type(clinic, row.appointment_type_id)
     provider = _provider(clinic, row.provider_id)
@@ -523,6 +531,7 @@ def reserve_for_appointment(session: Session, clinic: ClinicConfig, row: Appoint
         row.start,
         datetime.now(UTC),
         prefer_room=row.room_id,
+        only_room=row.room_id if exact_room else None,
         appointment_id=row.id,
         end=row.end,
     )
