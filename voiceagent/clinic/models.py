@@ -137,7 +137,8 @@ class ContactMethod(enum.StrEnum):
 
 
 class CallOutcome(enum.StrEnum):
-    """How a call or chat ended (``calls.outcome``)."""
+    """How a call or chat ended (``calls.outcome``). The front desk also writes
+    ``red_flag:<id>`` for an emergency it escalated; that counts as emergency_escalation."""
 
     COMPLETED = "completed"
     BOOKED = "booked"
@@ -153,10 +154,12 @@ class CallOutcome(enum.StrEnum):
     PRIVACY_REFUSAL = "privacy_refusal"
     SECURITY_REFUSAL = "security_refusal"
     EMERGENCY_ESCALATION = "emergency_escalation"
+    SILENCE = "silence"
     ABANDONED = "abandoned"
     ABANDONED_CRASH = "abandoned_crash"
     MAX_DURATION = "max_duration"
     ERROR = "error"
+    SYSTEM_ERROR = "system_error"
 
 
 class SecurityEventKind(enum.StrEnum):
