@@ -334,13 +334,10 @@ def record_inquiry(
                 owners=owners,
                 why=f"inquiry via {channel}",
             )
-        elif (
-            source is not None
-            and lead.source in (None, LeadSource.SELF_REFERRAL)
-            and (source != LeadSource.SELF_REFERRAL)
-        ):
-            lead.source = source  # a later contact said how they really found us
         else:
+            told = source is not None and source != LeadSource.SELF_REFERRAL
+            if told and lead.source in (None, LeadSource.SELF_REFERRAL):
+                lead.source = source  # a later contact said how they really found us
             lead.source = lead.source or derived
             audit.record(session, actor, "update", "lead", lead.id)
         lead.patient_id = lead.patient_id or patient_id
