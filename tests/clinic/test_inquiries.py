@@ -148,13 +148,13 @@ def test_every_booking_has_a_lead_even_without_an_inquiry(any_store: Store) -> N
 
 
 def test_a_caller_who_declines_leaves_the_lead_contacted_with_what_was_learned(
-    store: Store,
+    any_store: Store,
 ) -> None:
     owners = make_clinic(
         leads={"owners": {"new": "intake_coordinator", "contacted": "front_desk"}}
     ).leads
     lead = leads.record_inquiry(
-        store,
+        any_store,
         actor=CALL,
         channel="phone",
         first_name="Ana",
@@ -164,25 +164,25 @@ def test_a_caller_who_declines_leaves_the_lead_contacted_with_what_was_learned(
     )
     assert lead.owner_role == "intake_coordinator"
     after = leads.mark_contacted(
-        store, lead_id=lead.lead_id, actor=CALL, why="declined: will call back", owners=owners
+        any_store, lead_id=lead.lead_id, actor=CALL, why="declined: will call back", owners=owners
     )
     assert (after.stage, after.owner_role) == ("contacted", "front_desk")
-    with store.transaction() as session:
+    with any_store.transaction() as session:
         row = session.get(Lead, lead.lead_id)
         assert row is not None and row.reason == "knee pain after a fall"
 
 
-def test_lost_leads_need_one_of_the_pipeline_reasons(store: Store) -> None:
+def test_lost_leads_need_one_of_the_pipeline_reasons(any_store: Store) -> None:
     lead = leads.record_inquiry(
-        store, actor=CALL, channel="sms", first_name="Ana", phone="608 555 0142"
+        any_store, actor=CALL, channel="sms", first_name="Ana", phone="608 555 0142"
     )
     with pytest.raises(InvalidStageMove, match="reason"):
-        leads.move_stage(store, lead_id=lead.lead_id, to_stage="lost", actor=CALL)
+        leads.move_stage(any_store, lead_id=lead.lead_id, to_stage="lost", actor=CALL)
     lost = leads.move_stage(
-        store, lead_id=lead.lead_id, to_stage="lost", lost_reason="no_availability", actor=CALL
+        any_store, lead_id=lead.lead_id, to_stage="lost", lost_reason="no_availability", actor=CALL
     )
     assert (lost.stage, lost.lost_reason) == ("lost", "no_availability")
     with pytest.raises(InvalidInput, match="source"):
         leads.record_inquiry(
-            store, actor=CALL, channel="phone", first_name="B", phone="6085550100", source="tv"
+            any_store, actor=CALL, channel="phone", first_name="B", phone="6085550100", source="tv"
         )

@@ -20,7 +20,6 @@ from voiceagent.clinic.patients import (
 )
 from voiceagent.clinic.security import record_security_event, security_events
 
-pytestmark = pytest.mark.unit
 DOB = date(1980, 5, 1)
 
 
@@ -36,13 +35,13 @@ def maria(store: Store, actor: Actor) -> int:
     ).patient_id
 
 
-def test_a_referral_keeps_the_practice_contact_condition_and_order(store: Store) -> None:
+def test_a_referral_keeps_the_practice_contact_condition_and_order(any_store: Store) -> None:
     actor = Actor("assistant", "call-1")
-    pid = maria(store, actor)
+    pid = maria(any_store, actor)
     with pytest.raises(InvalidInput, match="condition kind"):
-        add_referral(store, patient_id=pid, condition_kind="illness", actor=actor)
+        add_referral(any_store, patient_id=pid, condition_kind="illness", actor=actor)
     rid = add_referral(
-        store,
+        any_store,
         patient_id=pid,
         referring_provider_name="Dr. Susan Park",
         referring_provider_npi="123-456-7893",
@@ -56,7 +55,7 @@ def test_a_referral_keeps_the_practice_contact_condition_and_order(store: Store)
         written_order_on_file=True,
         actor=actor,
     )
-    with store.transaction() as session:
+    with any_store.transaction() as session:
         row = session.get(Referral, rid)
         assert row is not None
         assert (row.referring_provider_npi, row.referring_fax) == ("1234567893", "+16085550191")
@@ -65,16 +64,16 @@ def test_a_referral_keeps_the_practice_contact_condition_and_order(store: Store)
 
 
 def test_contact_preferences_need_consent_for_texts_and_keep_representatives(
-    store: Store,
+    any_store: Store,
 ) -> None:
     actor = Actor("assistant", "call-1")
-    pid = maria(store, actor)
+    pid = maria(any_store, actor)
     with pytest.raises(InvalidInput, match="consent"):
-        update_contact(store, patient_id=pid, preferred_contact="sms", actor=actor)
+        update_contact(any_store, patient_id=pid, preferred_contact="sms", actor=actor)
     with pytest.raises(InvalidInput, match="email"):
-        update_contact(store, patient_id=pid, email="maria at example", actor=actor)
+        update_contact(any_store, patient_id=pid, email="maria at example", actor=actor)
     update_contact(
-        store,
+        any_store,
         patient_id=pid,
         preferred_contact="sms",
         sms_consent=True,
@@ -86,7 +85,7 @@ def test_contact_preferences_need_consent_for_texts_and_keep_representatives(
         preferred_language="es",
         actor=actor,
     )
-    with store.transaction() as session:
+    with any_store.transaction() as session:
         row = session.get(Patient, pid)
         assert row is not None
         assert (row.preferred_contact, row.sms_consent) == ("sms", True)
@@ -98,16 +97,16 @@ def test_contact_preferences_need_consent_for_texts_and_keep_representatives(
         assert row.preferred_language == "es"
 
 
-def test_the_identity_policy_decides_which_details_must_match(store: Store) -> None:
+def test_the_identity_policy_decides_which_details_must_match(any_store: Store) -> None:
     actor = Actor("assistant", "call-2")
-    pid = maria(store, actor)
+    pid = maria(any_store, actor)
     email_policy = ("name", "dob", "email")
     missing = verify_identity(
-        store, name="Maria Garcia", dob=DOB, phone=None, required=email_policy, actor=actor
+        any_store, name="Maria Garcia", dob=DOB, phone=None, required=email_policy, actor=actor
     )
     assert missing.reason == "missing_details" and "email" in missing.next_step
     ok = verify_identity(
-        store,
+        any_store,
         name="Maria Garcia",
         dob=DOB,
         phone=None,
@@ -118,7 +117,7 @@ def test_the_identity_policy_decides_which_details_must_match(store: Store) -> N
     assert ok.patient_id == pid
     both = ("name", "dob", "phone", "email")
     wrong_email = verify_identity(
-        store,
+        any_store,
         name="Maria Garcia",
         dob=DOB,
         phone="6085550142",
@@ -129,37 +128,37 @@ def test_the_identity_policy_decides_which_details_must_match(store: Store) -> N
     assert wrong_email.reason == "no_match"
 
 
-def test_repeated_failed_checks_lock_the_call_and_leave_a_security_event(store: Store) -> None:
+def test_repeated_failed_checks_lock_the_call_and_leave_a_security_event(any_store: Store) -> None:
     actor = Actor("assistant", "call-3")
-    maria(store, actor)
+    maria(any_store, actor)
     for _ in range(2):
         verify_identity(
-            store, name="Maria Garcia", dob=DOB, phone="6085550000", max_attempts=2, actor=actor
+            any_store, name="Maria Garcia", dob=DOB, phone="6085550000", max_attempts=2, actor=actor
         )
     locked = verify_identity(
-        store, name="Maria Garcia", dob=DOB, phone="6085550142", max_attempts=2, actor=actor
+        any_store, name="Maria Garcia", dob=DOB, phone="6085550142", max_attempts=2, actor=actor
     )
     assert locked.reason == "too_many_attempts"
-    [event] = security_events(store, actor=Actor("staff:kim"), call_id="call-3")
+    [event] = security_events(any_store, actor=Actor("staff:kim"), call_id="call-3")
     assert event.kind == "verification_lockout"
-    with store.transaction() as session:
+    with any_store.transaction() as session:
         stored = session.scalars(select(SecurityEvent)).one()
         text = " ".join(str(v) for v in (stored.detail, stored.actor, stored.kind))
         assert "Garcia" not in text and "555" not in text and "1980" not in text
 
 
-def test_a_security_refusal_is_recorded_with_its_kind_and_call(store: Store) -> None:
+def test_a_security_refusal_is_recorded_with_its_kind_and_call(any_store: Store) -> None:
     actor = Actor("assistant", "call-4")
     with pytest.raises(InvalidInput, match="security event"):
-        record_security_event(store, kind="weird", actor=actor)
+        record_security_event(any_store, kind="weird", actor=actor)
     event_id = record_security_event(
-        store,
+        any_store,
         kind="third_party_request",
         channel="phone",
         detail="asked for another person's appointments",
         actor=actor,
     )
-    [event] = security_events(store, actor=Actor("staff:kim"))
+    [event] = security_events(any_store, actor=Actor("staff:kim"))
     assert (event.event_id, event.kind, event.call_id, event.channel) == (
         event_id,
         "third_party_request",

@@ -193,13 +193,13 @@ def test_an_unanswered_offer_runs_out_and_goes_to_the_next_entry(any_store: Stor
 
 
 def test_a_waitlist_preference_for_a_provider_who_cannot_deliver_the_type_is_refused(
-    store: Store,
+    any_store: Store,
 ) -> None:
     with pytest.raises(NotQualified, match="pelvic health"):
         waitlist.add_to_waitlist(
-            store,
+            any_store,
             make_clinic(),
-            patient_id=person(store, 0),
+            patient_id=person(any_store, 0),
             appointment_type_id="pelvic-eval",
             actor=ACTOR,
             preferences=sch.Preferences(provider_id="pt-b"),
@@ -207,12 +207,12 @@ def test_a_waitlist_preference_for_a_provider_who_cannot_deliver_the_type_is_ref
 
 
 def test_a_freed_slot_is_not_offered_for_a_type_its_provider_may_not_deliver(
-    store: Store,
+    any_store: Store,
 ) -> None:
     clinic = clinic_with_offers()
-    holder, pelvic = person(store, 0), person(store, 1)
+    holder, pelvic = person(any_store, 0), person(any_store, 1)
     held = sch.hold_slot(
-        store,
+        any_store,
         clinic,
         appointment_type_id="evaluation",
         start=datetime(2026, 11, 24, 14, 0, tzinfo=TZ),
@@ -220,16 +220,18 @@ def test_a_freed_slot_is_not_offered_for_a_type_its_provider_may_not_deliver(
         now=NOW,
         actor=ACTOR,
     )
-    booking = sch.book(store, clinic, hold_id=held.hold_id, patient_id=holder, now=NOW, actor=ACTOR)
+    booking = sch.book(
+        any_store, clinic, hold_id=held.hold_id, patient_id=holder, now=NOW, actor=ACTOR
+    )
     waitlist.add_to_waitlist(
-        store, clinic, patient_id=pelvic, appointment_type_id="pelvic-eval", actor=ACTOR
+        any_store, clinic, patient_id=pelvic, appointment_type_id="pelvic-eval", actor=ACTOR
     )
     sch.cancel(
-        store,
+        any_store,
         clinic,
         patient_id=holder,
         appointment_id=booking.appointment_id,
         now=NOW,
         actor=ACTOR,
     )
-    assert waitlist.waitlist_offers(store, clinic, now=NOW, actor=ACTOR) == []
+    assert waitlist.waitlist_offers(any_store, clinic, now=NOW, actor=ACTOR) == []
