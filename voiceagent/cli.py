@@ -86,6 +86,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("voiceagent.bench.cli", "measure per-stage latency on a generated corpus"),
     "import": ("voiceagent.clinic.import_command",
                "import patients, coverages, referrals, appointments or a calendar"),
+    "export": ("voiceagent.clinic.export_command",
+               "export a patient's FHIR R4 bundle or a provider's calendar"),
 }
 
 

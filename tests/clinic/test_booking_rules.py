@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tests.clinic.clinic_fixtures import NOW, TZ, make_clinic
-from tests.clinic.clinic_race import race_threads
+from tests.clinic.clinic_race import race_processes, race_threads
 from voiceagent.clinic import scheduling as sch
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.config import ClinicConfig
@@ -274,3 +274,12 @@ def test_concurrent_bookings_of_a_restricted_type_and_a_general_one_share_the_ro
         ("pelvic-eval", "pt-a", "private"),
         ("vestibular-eval", "pt-b", "room-1"),
     ]
+
+
+@pytest.mark.postgres
+def test_four_processes_racing_for_the_specialist_slot_book_it_once_on_postgres(
+    pg_store: Store, pg_url: str
+) -> None:
+    results = race_processes(pg_url, TUESDAY_14, [("pelvic-eval", None)] * 4)
+    assert sorted(results) == ["slot_taken"] * 3 + ["won:pt-a:private"], results
+    assert appointments(pg_store) == [("pelvic-eval", "pt-a", "private")]

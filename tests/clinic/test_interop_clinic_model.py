@@ -4,6 +4,7 @@ with plan type and subscriber, referrals with the requester's NPI; reachable fro
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from pathlib import Path
 
@@ -200,3 +201,30 @@ def test_voiceagent_import_reports_each_skipped_row_and_exits_1(
     assert main(["--config", str(pipeline), "import", "calendar", str(appointments)]) == 2
     assert "--provider" in capsys.readouterr().err
     assert date(2026, 12, 1).weekday() == 1  # a Tuesday: Dr. Lindqvist works
+
+
+def test_voiceagent_export_writes_a_patients_fhir_bundle_and_a_calendar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clinic = Path(__file__).resolve().parents[2] / "configs" / "clinic.yaml"
+    pipeline = write(
+        tmp_path, "pipeline.yaml", f"data_dir: {tmp_path / 'data'}\nclinic: {clinic}\n"
+    )
+    config = ["--config", str(pipeline)]
+    assert main([*config, "import", "patients", str(write(tmp_path, "p.csv", PATIENTS))]) == 1
+    rows = "start,appointment_type,provider_id,patient_external_id,room\n"
+    rows += "2026-12-01T09:00,pelvic-evaluation,dr-lindqvist,EMR-1,pelvic-room\n"
+    assert main([*config, "import", "appointments", str(write(tmp_path, "a.csv", rows))]) == 0
+    capsys.readouterr()
+    out = tmp_path / "bundle.json"
+    assert main([*config, "export", "fhir", "1", "--out", str(out)]) == 0
+    bundle = json.loads(out.read_text())
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["Patient", "Appointment"]
+    ics = tmp_path / "lindqvist.ics"
+    args = ["export", "calendar", "dr-lindqvist", "--from", "2026-12-01", "--to", "2026-12-01"]
+    assert main([*config, *args, "--out", str(ics)]) == 0
+    [event] = icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
+    assert str(event["X-VOICEAGENT-ROOM"]) == "pelvic-room"
+    assert main([*config, "export", "fhir", "999"]) == 2
+    assert main([*config, "export", "calendar", "dr-nobody"]) == 2

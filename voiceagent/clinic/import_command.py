@@ -45,15 +45,30 @@ KINDS: dict[str, str] = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``voiceagent import``."""
-    parser.add_argument("kind", choices=list(KINDS), help="what the file holds: " + "; ".join(
-        f"{k}: {v}" for k, v in KINDS.items()))
+    parser.add_argument(
+        "kind",
+        choices=list(KINDS),
+        help="what the file holds: " + "; ".join(f"{k}: {v}" for k, v in KINDS.items()),
+    )
     parser.add_argument("file", type=Path, help="the CSV (UTF-8, header row) or .ics file")
-    parser.add_argument("--provider", default=None, metavar="ID",
-                        help="the provider (config id) whose calendar a .ics file is")
-    parser.add_argument("--clinic", type=Path, default=None,
-                        help="clinic config (default: the one pipeline.yaml names)")
-    parser.add_argument("--database", default=None, metavar="URL",
-                        help="database URL (default: the pipeline's, e.g. data/voiceagent.db)")
+    parser.add_argument(
+        "--provider",
+        default=None,
+        metavar="ID",
+        help="the provider (config id) whose calendar a .ics file is",
+    )
+    parser.add_argument(
+        "--clinic",
+        type=Path,
+        default=None,
+        help="clinic config (default: the one pipeline.yaml names)",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="database URL (default: the pipeline's, e.g. data/voiceagent.db)",
+    )
 
 
 def run_import(
