@@ -545,14 +545,10 @@ class ClinicConfig(StrictModel):
     def needs_room(self, kind: AppointmentType, provider_id: str) -> bool:
         return bool(kind.rooms_for(provider_id))
 
-    def blocks_on(self, day: date, provider_id: str) -> list[TimeRange]:
-        """Clinic-wide blocks (staff meeting...) that take ``provider_id``'s time on ``day``."""
-        out = []
-        for block in self.blocks:
-            hit = block.on(day, provider_id)
-            if hit is not None:
-                out.append(hit)
-        return out
+    def blocks_on(self, day: date, provider_id: str) -> list[ClinicBlock]:
+        """Clinic-wide blocks (staff meeting...) that take ``provider_id``'s time on ``day``
+        (each block's ``time`` says when)."""
+        return [b for b in self.blocks if b.on(day, provider_id) is not None]
 
     def room_closed(self, room_id: str, day: date, span: TimeRange) -> RoomClosure | None:
         """The closure that takes ``room_id`` out of use during ``span`` on ``day``, if any."""

@@ -268,9 +268,8 @@ def slot_problem(
     for pause in provider.breaks_on(day):
         if span.start < pause.end and pause.start < span.end:
             return OutsideHours(f"{provider.name} is on a break then; offer another time")
-    for block in clinic.blocks:
-        blocked = block.on(day, provider.id)
-        if blocked is not None and span.start < blocked.end and blocked.start < span.end:
+    for block in clinic.blocks_on(day, provider.id):
+        if span.start < block.time.end and block.time.start < span.end:
             return OutsideHours(f"{provider.name} is at the {block.name} then; offer another time")
     if clinic.needs_room(kind, provider.id) and not _open_rooms(clinic, kind, provider, day, span):
         return NoRoom(f"the room a {kind.name} needs is closed then; offer another time")
