@@ -1,23 +1,28 @@
-"""Slot search, hold-then-book, reschedule, cancel and the waitlist.
+"""Slot search, hold-then-book, reschedule and cancel (the waitlist: :mod:`.waitlist`).
 
 The flow a caller layer follows:
 
 1. ``find_slots(store, clinic, "evaluation", now=..., preferences=...)`` -> a few :class:`Slot`
-   (empty list: offer ``add_to_waitlist``).
+   (empty list: offer :func:`voiceagent.clinic.waitlist.add_to_waitlist`).
 2. the caller picks one: ``hold_slot(store, clinic, appointment_type_id=..., start=...,
    provider_id=..., now=..., actor=...)`` reserves it for ``clinic.hold_minutes`` while
    details are collected (a caller asking for an exact time goes straight here; the rules are
    checked and a specific :class:`~voiceagent.clinic.errors.ClinicError` says what to offer).
 3. ``book(store, clinic, hold_id=..., patient_id=..., now=..., actor=...)`` turns the hold
-   into an appointment atomically.
+   into an appointment atomically; the patient's lead (given, found or opened) moves to
+   scheduled in the same transaction.
 
 Reschedule and cancel take the ``patient_id`` returned by
-:func:`voiceagent.clinic.patients.verify_identity` and touch only that patient's appointments.
+:func:`voiceagent.clinic.patients.verify_identity` and touch only that patient's appointments;
+the time they free is offered to the waitlist in the same transaction.
 
 Every function takes ``now`` (an aware datetime) so tests are deterministic. Rules honoured:
-clinic hours, closures (full or partial days), provider hours, breaks and time off, the
-appointment type's roles, rooms and capacity, start grid, minimum notice and booking horizon.
-The database makes double booking impossible (see :mod:`voiceagent.clinic.models`).
+clinic hours, closures (full or partial days), clinic-wide blocks, provider hours, breaks and
+time off, the appointment type's roles, specialties and named providers, its rooms (per
+provider where configured; rooms bound to providers; room closures) and their capacity,
+start grid, minimum notice and booking horizon. The database makes double booking
+impossible (see :mod:`voiceagent.clinic.models`) and refuses a type, provider and room the
+clinic does not allow (see :mod:`voiceagent.clinic.rules`).
 """
 
 from __future__ import annotations
