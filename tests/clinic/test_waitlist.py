@@ -235,3 +235,40 @@ def test_a_freed_slot_is_not_offered_for_a_type_its_provider_may_not_deliver(
         actor=ACTOR,
     )
     assert waitlist.waitlist_offers(any_store, clinic, now=NOW, actor=ACTOR) == []
+
+
+def test_an_offer_accepted_after_its_hold_ran_out_books_only_if_the_time_is_still_free(
+    any_store: Store,
+) -> None:
+    clinic = clinic_with_offers()
+    holder, waiting = (person(any_store, n) for n in range(2))
+    booking = booked_at(any_store, clinic, holder, TUESDAY_9)
+    entry = waitlist.add_to_waitlist(
+        any_store, clinic, patient_id=waiting, appointment_type_id="evaluation", actor=ACTOR
+    )
+    sch.cancel(
+        any_store,
+        clinic,
+        patient_id=holder,
+        appointment_id=booking.appointment_id,
+        now=NOW,
+        actor=ACTOR,
+    )
+    late = NOW + timedelta(minutes=90)  # the 60-minute hold has run out
+    # a rival caller takes the time meanwhile
+    held = sch.hold_slot(
+        any_store,
+        clinic,
+        appointment_type_id="evaluation",
+        start=TUESDAY_9,
+        provider_id="pt-a",
+        now=late,
+        actor=ACTOR,
+    )
+    with pytest.raises(SlotTaken):
+        waitlist.accept_offer(any_store, clinic, entry_id=entry.entry_id, now=late, actor=ACTOR)
+    sch.release_hold(any_store, held.hold_id)  # the rival chose another time
+    booked = waitlist.accept_offer(
+        any_store, clinic, entry_id=entry.entry_id, now=late, actor=ACTOR
+    )
+    assert (booked.patient_id, booked.slot.start) == (waiting, TUESDAY_9)

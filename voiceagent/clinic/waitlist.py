@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,9 +24,10 @@ from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.errors import (
     ClinicError,
-    HoldExpired,
     InvalidInput,
     InvalidState,
+    NotQualified,
+    SlotTaken,
     UnknownPatient,
 )
 from voiceagent.clinic.leads import advance_to_waitlisted, lead_for_booking
@@ -127,8 +128,6 @@ def add_to_waitlist(
         provider = _provider(clinic, preferences.provider_id)
         problem = clinic.qualification_problem(kind, provider)
         if problem is not None:
-            from voiceagent.clinic.errors import NotQualified
-
             raise NotQualified(f"{provider.name} cannot deliver a {kind.name}: {problem}")
     with store.transaction() as session:
         if session.get(Patient, patient_id) is None:
@@ -345,7 +344,8 @@ def accept_offer(
     An offer whose hold ran out still books when nobody took the time meanwhile.
 
     Raises:
-        InvalidState: no open offer. SlotTaken / HoldExpired: the time is gone.
+        InvalidState: no open offer. SlotTaken / HoldExpired: the time is gone (taken
+        after the offer ran out).
     """
     from voiceagent.clinic.scheduling import hold_slot
 
@@ -382,11 +382,7 @@ def accept_offer(
             entry.appointment_id = booking.appointment_id
             audit.record(session, actor, "book", "waitlist", entry.id)
             return booking
-    except HoldExpired:
-        raise
     except IntegrityError:
-        from voiceagent.clinic.errors import SlotTaken
-
         raise SlotTaken() from None
 
 
@@ -406,7 +402,7 @@ def decline_offer(
         start, end = entry.offer_start, entry.offer_end
         provider_id = entry.offer_provider_id
         if entry.offer_hold_id:
-            session.query(Hold).filter(Hold.id == entry.offer_hold_id).delete()
+            session.execute(delete(Hold).where(Hold.id == entry.offer_hold_id))
         entry.status = WaitlistStatus.WAITING if stay_on_waitlist else WaitlistStatus.REMOVED
         entry.offer_hold_id = None
         entry.offer_expires_at = None
@@ -425,7 +421,7 @@ def remove_from_waitlist(store: Store, *, entry_id: int, actor: Actor) -> None:
         if entry is None:
             raise InvalidInput(f"no waitlist entry {entry_id}")
         if entry.offer_hold_id:
-            session.query(Hold).filter(Hold.id == entry.offer_hold_id).delete()
+            session.execute(delete(Hold).where(Hold.id == entry.offer_hold_id))
         entry.status = WaitlistStatus.REMOVED
         audit.record(session, actor, "remove", "waitlist", entry.id)
 
@@ -447,7 +443,7 @@ def reoffer_expired(
         for entry in expired:
             entry.status = WaitlistStatus.WAITING
             if entry.offer_hold_id:
-                session.query(Hold).filter(Hold.id == entry.offer_hold_id).delete()
+                session.execute(delete(Hold).where(Hold.id == entry.offer_hold_id))
             entry.offer_hold_id = None
             session.flush()
             assert entry.offer_start and entry.offer_end and entry.offer_provider_id
