@@ -24,7 +24,7 @@ def test_help_lists_every_command_and_the_secret_variables() -> None:
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.splitlines()
               if line.startswith("    ") and line.split()}
-    assert {"serve", "call", "talk", "chat", "bench", "doctor", "models"} <= listed
+    assert {"serve", "call", "talk", "chat", "bench", "doctor", "models", "import"} <= listed
     assert "VOICEAGENT_SIP_PASSWORD" in result.stdout
 
 

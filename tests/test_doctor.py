@@ -45,3 +45,39 @@ def test_broken_pipeline_config_is_a_failed_check_not_a_crash(tmp_path: Path) ->
     assert config_check.status == "fail" and "vad.aggressiveness" in config_check.detail
     failed = sum(c.status == "fail" for c in checks)
     assert render(checks).endswith(f"{failed} check(s) failed")
+
+
+def test_every_mistake_in_the_clinic_file_is_listed_with_its_key_and_line(
+    tmp_path: Path,
+) -> None:
+    text = (ROOT / "configs" / "clinic.yaml").read_text(encoding="utf-8")
+    broken = (
+        text.replace("{room: room-2, date: 2027-01-12", "{room: room-9, date: 2027-01-12")
+        .replace("providers: [dr-lindqvist]     #", "providers: [dr-nobody]     #")
+        .replace("providers: [dr-reyes]         #", "providers: [dr-who]         #")
+        .replace("message_category: scheduling", "message_category: nowhere")
+    )
+    clinic = tmp_path / "clinic.yaml"
+    clinic.write_text(broken, encoding="utf-8")
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(f"clinic: {clinic}\n", encoding="utf-8")
+    failed = [c for c in run_checks(pipeline) if c.name == "clinic config"]
+    assert all(c.status == "fail" for c in failed)
+    lines = broken.splitlines()
+    found = {}
+    for check in failed:
+        where, key, _ = check.detail.split(": ", 2)
+        line = int(where.rsplit(":", 1)[1])
+        found[key] = lines[line - 1]
+        assert check.fix.endswith(f"line {line}")
+    assert "room-9" in found["room_closures[0].room"]
+    assert "dr-nobody" in found["rooms[3].providers[0]"]
+    assert "dr-who" in found["appointment_types[4].providers[0]"]
+    assert "nowhere" in found["waitlist.message_category"]
+
+
+def test_the_shipped_clinic_passes_the_doctor(tmp_path: Path) -> None:
+    pipeline = tmp_path / "pipeline.yaml"
+    pipeline.write_text(f"clinic: {ROOT / 'configs' / 'clinic.yaml'}\n", encoding="utf-8")
+    [check] = [c for c in run_checks(pipeline) if c.name == "clinic config"]
+    assert check.status == "ok", check.detail

@@ -28,6 +28,7 @@ Typical use:
   voiceagent call --wav in.wav --out agent.wav --report report.json
                                     run one offline call from WAV files
   voiceagent chat                   talk to the front desk brain in text
+  voiceagent import patients p.csv  bring in an existing clinic's records (see --help)
 
 Configuration: configs/pipeline.yaml (models, audio, SIP, HTTP, data) and
 configs/clinic.yaml (the clinic). Secrets come from the environment:
@@ -84,6 +85,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("voiceagent.channels.text", "talk to the front desk in text (or run a script)"),
     "bench": ("voiceagent.bench.cli", "measure per-stage latency on a generated corpus"),
     "eval": ("voiceagent.evals.cli", "score the front desk on realistic caller scenarios"),
+    "import": ("voiceagent.clinic.import_command",
+               "import patients, coverages, referrals, appointments or a calendar"),
+    "export": ("voiceagent.clinic.export_command",
+               "export a patient's FHIR R4 bundle or a provider's calendar"),
 }
 
 

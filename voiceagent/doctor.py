@@ -81,16 +81,28 @@ def check_models(config: PipelineConfig) -> list[Check]:
     return checks
 
 
-def check_clinic(config: PipelineConfig) -> Check:
+def check_clinic(config: PipelineConfig) -> list[Check]:
+    """The clinic file: every problem, each with its key and line (not only the first)."""
     try:
-        from voiceagent.clinic.config import load_clinic
+        from voiceagent.clinic.config import clinic_problems, load_clinic
     except ImportError as exc:
-        return Check("clinic config", "fail", f"clinic module unavailable: {exc}", "make setup")
+        return [Check("clinic config", "fail", f"clinic module unavailable: {exc}", "make setup")]
+    problems = clinic_problems(config.clinic)
+    if problems:
+        where = f"edit {config.clinic}"
+        return [
+            Check("clinic config", "fail", str(p), f"{where} line {p.line}" if p.line else where)
+            for p in problems
+        ]
     try:
         clinic = load_clinic(config.clinic)
     except ConfigError as exc:
-        return Check("clinic config", "fail", str(exc), f"edit {config.clinic}")
-    return Check("clinic config", "ok", f"{config.clinic} ({clinic.name})")
+        return [Check("clinic config", "fail", str(exc), f"edit {config.clinic}")]
+    rules = (
+        f"{len(clinic.appointment_types)} visit types, {len(clinic.rooms)} rooms,"
+        f" {len(clinic.insurance.accepted)} payers accepted"
+    )
+    return [Check("clinic config", "ok", f"{config.clinic} ({clinic.name}: {rules})")]
 
 
 def _agent_answers(host: str, port: int) -> bool:
@@ -154,7 +166,7 @@ def run_checks(pipeline_path: Path) -> list[Check]:
     except ConfigError as exc:
         return [*checks, Check("pipeline config", "fail", str(exc), f"edit {pipeline_path}")]
     checks.append(Check("pipeline config", "ok", str(pipeline_path)))
-    checks.append(check_clinic(config))
+    checks.extend(check_clinic(config))
     checks.extend(check_models(config))
     http_running = lambda: _agent_answers(config.http.host, config.http.port)  # noqa: E731
     checks.append(check_port("SIP port (UDP)", config.sip.bind, config.sip.port,

@@ -32,6 +32,7 @@ def clinic_data() -> dict[str, Any]:
                 "id": "pt-a",
                 "name": "Alex Avery, PT",
                 "role": "PT",
+                "specialties": ["pelvic health", "orthopedics"],
                 "languages": ["en"],
                 "hours": WEEKDAYS_8_17,
                 "breaks": [{"time": "12:00-13:00"}],
@@ -41,6 +42,7 @@ def clinic_data() -> dict[str, Any]:
                 "id": "pt-b",
                 "name": "Bea Bravo, PT",
                 "role": "PT",
+                "specialties": ["vestibular", "orthopedics"],
                 "languages": ["en", "es"],
                 "hours": {"mon": "12:00-17:00", "tue": "12:00-17:00", "wed": "12:00-17:00"},
             },
@@ -55,6 +57,8 @@ def clinic_data() -> dict[str, Any]:
         "rooms": [
             {"id": "room-1", "name": "Room 1", "capacity": 1},
             {"id": "gym", "name": "Gym", "capacity": 2},
+            # a private room only the pelvic-health PT is booked into
+            {"id": "private", "name": "Private room", "capacity": 1, "providers": ["pt-a"]},
         ],
         "appointment_types": [
             {
@@ -76,6 +80,28 @@ def clinic_data() -> dict[str, Any]:
                 "rooms": ["gym"],
                 "grid_minutes": 15,
                 "min_notice_hours": 2,
+                "horizon_days": 45,
+            },
+            {
+                "id": "pelvic-eval",
+                "name": "pelvic health evaluation",
+                "duration_minutes": 60,
+                "roles": ["PT"],
+                "specialties": ["pelvic health"],
+                "rooms": ["private"],
+                "grid_minutes": 30,
+                "min_notice_hours": 4,
+                "horizon_days": 45,
+            },
+            {
+                "id": "vestibular-eval",
+                "name": "vestibular evaluation",
+                "duration_minutes": 60,
+                "roles": ["PT"],
+                "providers": ["pt-b"],
+                "rooms": ["room-1"],
+                "grid_minutes": 30,
+                "min_notice_hours": 4,
                 "horizon_days": 45,
             },
         ],

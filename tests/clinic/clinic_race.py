@@ -15,7 +15,7 @@ from voiceagent.clinic.errors import ClinicError
 from voiceagent.clinic.patients import find_or_create_patient
 
 
-def attempt(store: Store, worker: int, start: datetime, type_id: str, provider: str) -> str:
+def attempt(store: Store, worker: int, start: datetime, type_id: str, provider: str | None) -> str:
     """One caller: create their record, hold the time, book it. Returns 'won' or the error code."""
     clinic = make_clinic()
     actor = Actor("assistant", f"call-{worker}")
@@ -36,13 +36,17 @@ def attempt(store: Store, worker: int, start: datetime, type_id: str, provider: 
             now=NOW,
             actor=actor,
         )
-        sch.book(store, clinic, hold_id=held.hold_id, patient_id=pid, now=NOW, actor=actor)
-        return "won"
+        booking = sch.book(
+            store, clinic, hold_id=held.hold_id, patient_id=pid, now=NOW, actor=actor
+        )
+        return (
+            f"won:{booking.slot.provider_id}:{booking.slot.room_id}" if provider is None else "won"
+        )
     except ClinicError as exc:
         return exc.code
 
 
-def race_threads(store: Store, start: datetime, plan: list[tuple[str, str]]) -> list[str]:
+def race_threads(store: Store, start: datetime, plan: list[tuple[str, str | None]]) -> list[str]:
     """``plan``: (type_id, provider_id) per thread; all start at once on one shared store."""
     barrier = threading.Barrier(len(plan))
     results: list[str] = [""] * len(plan)
@@ -64,7 +68,7 @@ def _process_main(
     i: int,
     start: datetime,
     type_id: str,
-    provider: str,
+    provider: str | None,
     barrier: Callable[[], object],
     queue: multiprocessing.Queue,
 ) -> None:  # type: ignore[type-arg]
@@ -78,7 +82,7 @@ def _process_main(
         store.dispose()
 
 
-def race_processes(url: str, start: datetime, plan: list[tuple[str, str]]) -> list[str]:
+def race_processes(url: str, start: datetime, plan: list[tuple[str, str | None]]) -> list[str]:
     """Like :func:`race_threads` but each caller is a separate process with its own engine."""
     ctx = multiprocessing.get_context("fork")
     barrier = ctx.Barrier(len(plan))

@@ -66,3 +66,15 @@ def pg_store(pg_url: str) -> Iterator[Store]:
     store = open_store(pg_url, migrate=False)
     yield store
     store.dispose()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", marks=pytest.mark.unit),
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def any_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """The same test on a migrated SQLite file and on a fresh PostgreSQL database."""
+    name = "store" if request.param == "sqlite" else "pg_store"
+    yield request.getfixturevalue(name)

@@ -231,3 +231,137 @@ def test_transfer_needs_exactly_one_of_extension_or_sip_uri(tmp_path: Path) -> N
     error = load_error(tmp_path, text)
     assert (error.key, error.line) == ("transfers[0]", 28)
     assert "exactly one of extension or sip_uri" in error.problem
+
+
+# --- the clinic model's keys (issue 10) ----------------------------------------------------
+
+
+def test_shipped_example_uses_every_clinic_model_key() -> None:
+    clinic = load_clinic(EXAMPLE)
+    pelvic = clinic.appointment_type("pelvic-evaluation")
+    assert [p.id for p in clinic.providers_for(pelvic)] == ["dr-lindqvist"]
+    assert clinic.rooms_for(pelvic, "dr-lindqvist") == ["pelvic-room"]
+    vestibular = clinic.appointment_type("vestibular-evaluation")
+    assert [p.id for p in clinic.providers_for(vestibular)] == ["dr-reyes"]
+    follow_up = clinic.appointment_type("follow-up")
+    assert clinic.rooms_for(follow_up, "dr-lindqvist") == ["pelvic-room"]
+    assert "pelvic-room" not in clinic.rooms_for(follow_up, "dr-okafor")
+    assert clinic.blocks_on(date(2026, 12, 2), "dr-okafor")  # Wednesday staff meeting
+    assert clinic.room_closed("room-2", date(2027, 1, 12), TimeRange(time(9), time(10)))
+    medicare = clinic.payer("Medicare")
+    assert medicare is not None and medicare.intake.ask_plan_type
+    assert set(medicare.plan_types) == {"medicare", "medicare_advantage"}
+    assert "Original" in medicare.intake.instructions and not medicare.notes
+    assert "adjuster_extension" in clinic.insurance.workers_comp.required
+    assert "attorney" in clinic.insurance.auto_injury.required
+    assert any(len(c.owner_roles) > 1 for c in clinic.message_categories)
+    assert all(c.owner_role == c.owner_roles[0] for c in clinic.message_categories)
+    assert clinic.message_category("referral").sla_hours == 2
+    billing = clinic.transfer("billing")
+    assert billing.never_for_emergencies and billing.purpose and billing.staff_name
+    assert billing not in clinic.emergency_transfers()
+    assert clinic.identity.reschedule == ["name", "dob", "phone"]
+    assert clinic.facts.fax and clinic.facts.forms_url and clinic.facts.website
+    assert clinic.arrival_minutes(clinic.appointment_type("evaluation")) == 15
+    assert clinic.arrival_minutes(follow_up) == 5
+    saturday, monday = date(2026, 12, 5), date(2026, 12, 7)
+    assert "rear entrance" in clinic.facts.entrance.on(saturday)
+    assert "main entrance" in clinic.facts.entrance.on(monday)
+    assert clinic.after_hours.behaviour == "take_message"
+    assert clinic.leads.owner_for("new") == "intake_coordinator"
+    assert clinic.insurance.self_pay["pelvic-evaluation"] == 185
+    assert "es" in clinic.provider("dr-reyes").languages
+
+
+NEW_KEYS = MINIMAL.replace(
+    "    rooms: [room-1]\n",
+    "    rooms: [room-1]\n    specialties: [vestibular]\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line", "words"),
+    [
+        (NEW_KEYS, "appointment_types[0].specialties[0]", 23, "no provider lists specialty"),
+        (
+            MINIMAL.replace(
+                "    rooms: [room-1]\n", "    rooms: [room-1]\n    providers: [pt-z]\n"
+            ),
+            "appointment_types[0].providers[0]",
+            23,
+            "unknown provider 'pt-z'",
+        ),
+        (
+            MINIMAL.replace(
+                "  - {id: room-1, name: Room 1, capacity: 1}",
+                "  - {id: room-1, name: Room 1, capacity: 1, providers: [pt-q]}",
+            ),
+            "rooms[0].providers[0]",
+            16,
+            "unknown provider 'pt-q'",
+        ),
+        (
+            MINIMAL + "blocks:\n  - {name: staff meeting, time: '12:00-13:00'}\n",
+            "blocks[0]",
+            28,
+            "weekdays",
+        ),
+        (
+            MINIMAL + "room_closures:\n  - {room: room-7, date: 2027-01-12}\n",
+            "room_closures[0].room",
+            28,
+            "unknown room 'room-7'",
+        ),
+        (
+            MINIMAL + "message_categories:\n  - {id: billing, name: Billing, sla_hours: 4}\n",
+            "message_categories[0]",
+            28,
+            "owner_role",
+        ),
+        (
+            MINIMAL + "identity:\n  reschedule: [name, phone]\n",
+            "identity.reschedule",
+            28,
+            "name and dob",
+        ),
+        (
+            MINIMAL + "facts:\n  forms_url: riverbend.example/forms\n",
+            "facts.forms_url",
+            28,
+            "web address",
+        ),
+        (
+            MINIMAL + "after_hours:\n  behaviour: transfer\n",
+            "after_hours.transfer_to",
+            27,
+            "transfer id",
+        ),
+        (
+            MINIMAL
+            + "insurance:\n  accepted:\n    - name: Medicare\n      intake: {collect: [mbi]}\n",
+            "insurance.accepted[0].intake.collect[0]",
+            30,
+            "got 'mbi'",
+        ),
+        (
+            MINIMAL
+            + "insurance:\n  accepted:\n    - name: Medicare\n"
+            + "      intake: {ask_plan_type: true}\n",
+            "insurance.accepted[0].intake.ask_plan_type",
+            30,
+            "two or more plan_types",
+        ),
+        (
+            MINIMAL + "transfers:\n  - {id: desk, name: Desk, extension: '1', never_for: yes}\n",
+            "transfers[0].never_for",
+            28,
+            "unknown key",
+        ),
+    ],
+)
+def test_each_clinic_model_key_reports_its_mistake_with_key_and_line(
+    tmp_path: Path, text: str, key: str, line: int, words: str
+) -> None:
+    error = load_error(tmp_path, text)
+    assert (error.key, error.line) == (key, line), str(error)
+    assert words in error.problem

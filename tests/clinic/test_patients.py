@@ -14,9 +14,11 @@ from voiceagent.clinic.models import AuditEntry, Coverage, Patient
 from voiceagent.clinic.patients import (
     add_coverage,
     add_referral,
+    coverages,
     find_or_create_patient,
     get_patient,
     npi_is_valid,
+    update_coverage,
     verify_identity,
 )
 
@@ -154,12 +156,26 @@ def test_patient_access_is_audited_without_the_data(store: Store) -> None:
         assert "Garcia" not in text and "555" not in text and "1980" not in text
 
 
-def test_coverage_requires_member_id_and_injury_claims_need_claim_and_adjuster(
+def test_coverage_is_kept_before_the_member_id_is_known_and_completed_later(
     store: Store,
 ) -> None:
     pid = maria(store)
-    with pytest.raises(InvalidInput, match="member ID"):
-        add_coverage(store, patient_id=pid, payer_name="Aetna", actor=actor())
+    pending = add_coverage(
+        store, patient_id=pid, payer_name="Medicare", kind="medicare_advantage", actor=actor()
+    )
+    assert [(c.kind, c.member_id_pending) for c in coverages(store, pid, actor=actor())] == [
+        ("medicare_advantage", True)
+    ]
+    update_coverage(store, coverage_id=pending, member_id="1EG4TE5MK73", actor=actor())
+    assert not coverages(store, pid, actor=actor())[0].member_id_pending
+    with pytest.raises(InvalidInput, match="plan type"):
+        add_coverage(store, patient_id=pid, payer_name="X", kind="gold", actor=actor())
+
+
+def test_injury_claims_need_a_claim_number_and_keep_adjuster_employer_and_attorney(
+    store: Store,
+) -> None:
+    pid = maria(store)
     with pytest.raises(InvalidInput, match="claim number"):
         add_coverage(
             store, patient_id=pid, payer_name="Acme WC", kind="workers_comp", actor=actor()
@@ -182,13 +198,30 @@ def test_coverage_requires_member_id_and_injury_claims_need_claim_and_adjuster(
         claim_number="WC-2026-1",
         adjuster_name="Pat Lee",
         adjuster_phone="608 555 0123",
+        adjuster_extension="214",
+        employer="Acme Foods",
         order=2,
+        actor=actor(),
+    )
+    auto = add_coverage(
+        store,
+        patient_id=pid,
+        payer_name="State Farm",
+        kind="auto",
+        carrier="State Farm",
+        claim_number="AU-9",
+        attorney_name="J. Doe, Esq.",
+        attorney_phone="608 555 0199",
+        date_of_injury=date(2026, 10, 2),
+        order=3,
         actor=actor(),
     )
     with store.transaction() as session:
         rows = {c.id: c for c in session.scalars(select(Coverage))}
     assert rows[primary].subscriber_relationship == "spouse"
     assert rows[wc].adjuster_phone == "+16085550123"
+    assert (rows[wc].adjuster_extension, rows[wc].employer) == ("214", "Acme Foods")
+    assert (rows[auto].carrier, rows[auto].attorney_phone) == ("State Farm", "+16085550199")
     with pytest.raises(UnknownPatient):
         add_coverage(store, patient_id=999, payer_name="Aetna", member_id="1", actor=actor())
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.clinic.clinic_fixtures import NOW, TZ
 from voiceagent.clinic import scheduling as sch
+from voiceagent.clinic import waitlist
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.db import Store
@@ -220,7 +221,7 @@ def test_full_day_returns_no_slots_so_the_caller_can_offer_the_waitlist(store, c
     assert all_slots(store, clinic, dates=(day,)) == []
     with pytest.raises((SlotTaken, NoRoom)):
         hold(store, clinic, datetime.combine(day, time(14), TZ))
-    receipt = sch.add_to_waitlist(
+    receipt = waitlist.add_to_waitlist(
         store,
         clinic,
         patient_id=pids[0],

@@ -111,11 +111,58 @@ class Provider(StrictModel):
 
 
 class Room(StrictModel):
-    """A room or shared resource; ``capacity`` patients can use it at once (a gym: several)."""
+    """A room or shared resource; ``capacity`` patients can use it at once (a gym: several).
+
+    ``providers`` binds the room: when given, only these providers may be booked into it
+    (a private pelvic-health room kept for the pelvic-health PT).
+    """
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
     capacity: int = Field(1, ge=1, le=50)
+    providers: list[str] = Field([], description="only these providers may use it; [] = anyone")
+    notes: str = ""
+
+
+class RoomClosure(StrictModel):
+    """A room out of use on a date (repairs, cleaning); with ``hours`` only then."""
+
+    room: str
+    date: date
+    hours: Hours | None = None
+    reason: str = "closed"
+
+
+class ClinicBlock(StrictModel):
+    """Time nobody (or the listed providers) can be booked: a weekly staff meeting, training.
+
+    Recurs on ``days`` (every week) or falls on ``dates``; ``from``/``until`` bound a
+    recurring block. ``providers`` defaults to everyone.
+    """
+
+    name: str
+    time: Hours
+    days: list[Weekday] = []
+    dates: list[date] = []
+    providers: list[str] = Field([], description="[] = every provider")
+    starts: date | None = None
+    ends: date | None = None
+
+    @model_validator(mode="after")
+    def _when(self) -> ClinicBlock:
+        if not self.days and not self.dates:
+            raise ValueError("give the weekdays (days) or the dates the block falls on")
+        return self
+
+    def on(self, day: date, provider_id: str) -> TimeRange | None:
+        """The blocked time on ``day`` for ``provider_id``, or None."""
+        if self.providers and provider_id not in self.providers:
+            return None
+        if self.starts and day < self.starts or self.ends and day > self.ends:
+            return None
+        if day in self.dates or WEEKDAYS[day.weekday()] in self.days:
+            return self.time
+        return None
 
 
 class AppointmentType(StrictModel):
@@ -129,20 +176,83 @@ class AppointmentType(StrictModel):
     horizon_days: int = Field(60, ge=1, le=730)
     what_to_bring: list[str] = []
     bookable_by_phone: bool = True
+    specialties: list[str] = Field(
+        [], description="the provider must have one of these specialties; [] = any"
+    )
+    providers: list[str] = Field([], description="only these providers (ids); [] = any qualified")
+    provider_rooms: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="provider id -> the rooms this type uses with that provider (overrides rooms)",
+    )
+    new_patient: bool = Field(False, description="a first visit: arrive early, bring forms")
+
+    def rooms_for(self, provider_id: str) -> list[str]:
+        """The rooms this type may use with ``provider_id`` (before room bindings)."""
+        return self.provider_rooms.get(provider_id, self.rooms)
+
+
+PlanTypeName = Literal[
+    "commercial",
+    "medicare",
+    "medicare_advantage",
+    "medicaid",
+    "supplement",
+    "tricare",
+    "workers_comp",
+    "auto",
+    "self_pay",
+]
+IntakeField = Literal[
+    "member_id",
+    "group_number",
+    "subscriber_name",
+    "subscriber_dob",
+    "subscriber_relationship",
+    "plan_type",
+    "secondary_coverage",
+    "referral",
+    "referring_npi",
+    "written_order",
+    "employer",
+    "claim_number",
+    "adjuster_name",
+    "adjuster_phone",
+    "adjuster_extension",
+    "carrier",
+    "attorney",
+    "date_of_injury",
+    "date_of_accident",
+]
+
+
+class PayerIntake(StrictModel):
+    """What the assistant must collect for this payer (``instructions`` are for the agent
+    only, never read to a caller; the payer's ``notes`` are the caller-facing text)."""
+
+    collect: list[IntakeField] = ["member_id"]
+    ask_plan_type: bool = Field(
+        False, description="ask which of plan_types the caller has (Original vs Advantage)"
+    )
+    requires_referral: bool = False
+    requires_authorization: bool = False
+    instructions: str = ""
 
 
 class Payer(StrictModel):
     name: str
     aliases: list[str] = []
-    notes: str = ""
+    notes: str = Field("", description="caller-facing text")
+    plan_types: list[PlanTypeName] = Field(["commercial"], min_length=1)
+    intake: PayerIntake = PayerIntake()
 
 
 class InjuryClaimRules(StrictModel):
     """Workers' compensation or auto injury: whether accepted and what must be collected."""
 
     accepted: bool = True
-    required: list[str] = ["claim_number", "adjuster_name", "adjuster_phone"]
-    notes: str = ""
+    required: list[IntakeField] = ["claim_number", "adjuster_name", "adjuster_phone"]
+    notes: str = Field("", description="caller-facing text")
+    instructions: str = Field("", description="for the agent only")
 
 
 class Insurance(StrictModel):
@@ -160,11 +270,18 @@ class FAQ(StrictModel):
 
 
 class TransferTarget(StrictModel):
+    """A person or desk a call may be handed to, with what for and when."""
+
     id: str
     name: str
     extension: str | None = None
     sip_uri: str | None = None
     hours: WeeklyHours | None = None
+    purpose: str = Field("", description="what callers are sent here for")
+    staff_name: str | None = None
+    never_for_emergencies: bool = Field(
+        False, description="never the target of an emergency escalation"
+    )
 
     @field_validator("sip_uri")
     @classmethod
@@ -181,9 +298,139 @@ class TransferTarget(StrictModel):
 
 
 class MessageCategory(StrictModel):
+    """A kind of message for staff: who owns it (first role first) and how fast to answer.
+
+    Give ``owner_role`` (one) or ``owner_roles`` (several); ``owner_role`` is always the
+    first of ``owner_roles`` after loading.
+    """
+
     id: str
     name: str
-    owner_role: str
+    owner_role: str = ""
+    owner_roles: list[str] = []
+    sla_hours: float | None = Field(None, gt=0, description="answer within this many hours")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _owners(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        one, many = data.get("owner_role"), data.get("owner_roles")
+        if not one and not many:
+            raise ValueError("give owner_role or owner_roles (who answers these messages)")
+        roles = list(many or [])
+        if one and one not in roles:
+            roles.insert(0, one)
+        return {**data, "owner_role": roles[0], "owner_roles": roles}
+
+
+IdentityFieldName = Literal["name", "dob", "phone", "email"]
+
+
+class IdentityPolicy(StrictModel):
+    """Which details must match a patient on file before each kind of request."""
+
+    reschedule: list[IdentityFieldName] = ["name", "dob", "phone"]
+    cancel: list[IdentityFieldName] = ["name", "dob", "phone"]
+    appointment_details: list[IdentityFieldName] = ["name", "dob", "phone"]
+    max_attempts: int = Field(3, ge=1, le=10)
+
+    @field_validator("reschedule", "cancel", "appointment_details")
+    @classmethod
+    def _enough(cls, value: list[IdentityFieldName]) -> list[IdentityFieldName]:
+        if "name" not in value or "dob" not in value:
+            raise ValueError("name and dob are always needed, plus phone or email")
+        if not {"phone", "email"} & set(value):
+            raise ValueError("add phone or email: name and dob alone do not identify a caller")
+        return list(dict.fromkeys(value))
+
+
+class DayNotes(StrictModel):
+    """A note that may differ by weekday; ``default`` applies to days not listed."""
+
+    default: str = ""
+    mon: str | None = None
+    tue: str | None = None
+    wed: str | None = None
+    thu: str | None = None
+    fri: str | None = None
+    sat: str | None = None
+    sun: str | None = None
+
+    def on(self, day: date) -> str:
+        value: str | None = getattr(self, WEEKDAYS[day.weekday()])
+        return self.default if value is None else value
+
+
+class AfterHours(StrictModel):
+    """What the assistant does when the clinic is closed."""
+
+    behaviour: Literal["take_message", "transfer", "book_only"] = "take_message"
+    transfer_to: str | None = Field(None, description="a transfer id (on-call line)")
+    message: str = Field(
+        "", description="caller-facing text: e.g. 'we will call you back the next business day'"
+    )
+
+
+class ClinicFacts(StrictModel):
+    """What callers ask about the clinic beyond hours and address."""
+
+    fax: str | None = None
+    email: str | None = None
+    website: str | None = None
+    forms_url: str | None = None
+    arrival_minutes_first_visit: int = Field(15, ge=0, le=120)
+    arrival_minutes: int = Field(5, ge=0, le=120, description="for a visit that is not a first")
+    entrance: DayNotes = DayNotes()
+    check_in: DayNotes = DayNotes()
+    parking: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+            raise ValueError(f"{value!r} is not an email address")
+        return value
+
+    @field_validator("website", "forms_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not a web address (https://...)")
+        return value
+
+
+LeadStageName = Literal[
+    "new",
+    "contacted",
+    "waitlisted",
+    "scheduled",
+    "evaluated",
+    "in_plan_of_care",
+    "discharged",
+    "lost",
+]
+
+
+class LeadPolicy(StrictModel):
+    """Who owns a lead at each stage (the role whose work list shows it)."""
+
+    owners: dict[LeadStageName, str] = Field(default_factory=dict)
+    default_owner: str = "front_desk"
+
+    def owner_for(self, stage: str) -> str:
+        return self.owners.get(stage, self.default_owner)  # type: ignore[call-overload]
+
+
+class WaitlistPolicy(StrictModel):
+    """How a freed slot is offered to the waitlist."""
+
+    offer_hold_minutes: int = Field(
+        120, ge=0, le=2880, description="the freed slot is held this long for the first match"
+    )
+    message_category: str | None = Field(
+        None, description="staff task for the offer (a message category id); None = none"
+    )
 
 
 class Disclosures(StrictModel):
@@ -247,6 +494,13 @@ class ClinicConfig(StrictModel):
     hold_minutes: int = Field(10, ge=1, le=120, description="how long an offered slot is held")
     # follow-up by SMS and email (issue 14): quiet hours, limits, message templates
     outreach: OutreachPolicy = OutreachPolicy()
+    blocks: list[ClinicBlock] = []
+    room_closures: list[RoomClosure] = []
+    identity: IdentityPolicy = IdentityPolicy()
+    facts: ClinicFacts = ClinicFacts()
+    after_hours: AfterHours = AfterHours()
+    leads: LeadPolicy = LeadPolicy()
+    waitlist: WaitlistPolicy = WaitlistPolicy()
 
     @field_validator("timezone")
     @classmethod
@@ -289,6 +543,80 @@ class ClinicConfig(StrictModel):
             if t.id == type_id:
                 return t
         raise KeyError(type_id)
+
+    def qualification_problem(self, kind: AppointmentType, provider: Provider) -> str | None:
+        """Why ``provider`` may not deliver ``kind`` (role, named providers, specialty), or
+        None when they may."""
+        if kind.roles and provider.role not in kind.roles:
+            return f"it needs a {' or '.join(kind.roles)}"
+        if kind.providers and provider.id not in kind.providers:
+            names = ", ".join(self.provider(p).name for p in kind.providers)
+            return f"only {names} sees this visit type"
+        if kind.specialties and not set(kind.specialties) & set(provider.specialties):
+            return f"it needs a therapist specialised in {' or '.join(kind.specialties)}"
+        return None
+
+    def providers_for(self, kind: AppointmentType) -> list[Provider]:
+        """Providers who may deliver ``kind``, in config order."""
+        return [p for p in self.providers if self.qualification_problem(kind, p) is None]
+
+    def rooms_for(self, kind: AppointmentType, provider_id: str) -> list[str]:
+        """Rooms ``kind`` may use with ``provider_id``: the type's (or the type-and-provider
+        pair's) rooms, less rooms bound to other providers. [] means no room is needed."""
+        out = []
+        for room_id in kind.rooms_for(provider_id):
+            bound = self.room(room_id).providers
+            if not bound or provider_id in bound:
+                out.append(room_id)
+        return out
+
+    def needs_room(self, kind: AppointmentType, provider_id: str) -> bool:
+        return bool(kind.rooms_for(provider_id))
+
+    def blocks_on(self, day: date, provider_id: str) -> list[ClinicBlock]:
+        """Clinic-wide blocks (staff meeting...) that take ``provider_id``'s time on ``day``
+        (each block's ``time`` says when)."""
+        return [b for b in self.blocks if b.on(day, provider_id) is not None]
+
+    def room_closed(self, room_id: str, day: date, span: TimeRange) -> RoomClosure | None:
+        """The closure that takes ``room_id`` out of use during ``span`` on ``day``, if any."""
+        for closure in self.room_closures:
+            if closure.room != room_id or closure.date != day:
+                continue
+            if closure.hours is None or (
+                span.start < closure.hours.end and closure.hours.start < span.end
+            ):
+                return closure
+        return None
+
+    def message_category(self, category_id: str) -> MessageCategory:
+        for c in self.message_categories:
+            if c.id == category_id:
+                return c
+        raise KeyError(category_id)
+
+    def transfer(self, transfer_id: str) -> TransferTarget:
+        for t in self.transfers:
+            if t.id == transfer_id:
+                return t
+        raise KeyError(transfer_id)
+
+    def emergency_transfers(self) -> list[TransferTarget]:
+        """Transfer targets that may take an emergency escalation."""
+        return [t for t in self.transfers if not t.never_for_emergencies]
+
+    def payer(self, name: str) -> Payer | None:
+        """The accepted or not-accepted payer with this configured name (exact, any case)."""
+        for p in self.insurance.accepted + self.insurance.not_accepted:
+            if p.name.lower() == name.lower():
+                return p
+        return None
+
+    def arrival_minutes(self, kind: AppointmentType) -> int:
+        """How early to arrive for ``kind`` (first visits: longer, to fill in forms)."""
+        if kind.new_patient:
+            return self.facts.arrival_minutes_first_visit
+        return self.facts.arrival_minutes
 
     def hours_on(self, day: date) -> TimeRange | None:
         """Clinic opening hours on a date, after closures; None when closed."""
@@ -402,6 +730,91 @@ def consistency_problems(clinic: ClinicConfig) -> list[tuple[KeyPath, str]]:
                 problems.append(
                     (("providers", i, "hours", day), f"{ph} is outside clinic hours {ch} on {day}")
                 )
+    provider_ids = {p.id for p in clinic.providers}
+    transfer_ids = {t.id for t in clinic.transfers}
+    category_ids = {m.id for m in clinic.message_categories}
+    specialties = {s for p in clinic.providers for s in p.specialties}
+
+    def known(path: KeyPath, value: str, ids: set[str], what: str) -> None:
+        if value not in ids:
+            problems.append((path, f"unknown {what} {value!r}; known: {sorted(ids) or 'none'}"))
+
+    for i, bound_room in enumerate(clinic.rooms):
+        for j, pid in enumerate(bound_room.providers):
+            known(("rooms", i, "providers", j), pid, provider_ids, "provider")
+    for i, kind in enumerate(clinic.appointment_types):
+        for j, pid in enumerate(kind.providers):
+            known(("appointment_types", i, "providers", j), pid, provider_ids, "provider")
+        for j, spec in enumerate(kind.specialties):
+            if spec not in specialties:
+                problems.append(
+                    (
+                        ("appointment_types", i, "specialties", j),
+                        f"no provider lists specialty {spec!r}; add it to a provider's"
+                        f" specialties (known: {sorted(specialties) or 'none'})",
+                    )
+                )
+        for pid, rooms in kind.provider_rooms.items():
+            known(("appointment_types", i, "provider_rooms", pid), pid, provider_ids, "provider")
+            for j, room in enumerate(rooms):
+                known(("appointment_types", i, "provider_rooms", pid, j), room, room_ids, "room")
+        rooms_known = all(r in room_ids for r in kind.rooms) and all(
+            r in room_ids for rooms in kind.provider_rooms.values() for r in rooms
+        )
+        if not rooms_known or not all(p in provider_ids for p in kind.providers):
+            continue  # reported above
+        qualified = clinic.providers_for(kind)
+        if not qualified and any(p.role in kind.roles for p in clinic.providers):
+            problems.append(
+                (
+                    ("appointment_types", i),
+                    f"no provider may deliver {kind.id!r}; check its roles, providers and"
+                    " specialties",
+                )
+            )
+        for p in qualified:
+            if kind.rooms_for(p.id) and not clinic.rooms_for(kind, p.id):
+                problems.append(
+                    (
+                        ("appointment_types", i, "rooms"),
+                        f"{p.id} may deliver {kind.id!r} but every room it needs is bound to"
+                        " other providers; add a room or bind one to them",
+                    )
+                )
+    for i, block in enumerate(clinic.blocks):
+        for j, pid in enumerate(block.providers):
+            known(("blocks", i, "providers", j), pid, provider_ids, "provider")
+        if block.starts and block.ends and block.ends < block.starts:
+            problems.append((("blocks", i, "ends"), "the block ends before it starts"))
+    for i, closure in enumerate(clinic.room_closures):
+        known(("room_closures", i, "room"), closure.room, room_ids, "room")
+    if clinic.after_hours.transfer_to is not None:
+        known(
+            ("after_hours", "transfer_to"), clinic.after_hours.transfer_to, transfer_ids, "transfer"
+        )
+    elif clinic.after_hours.behaviour == "transfer":
+        problems.append(
+            (
+                ("after_hours", "transfer_to"),
+                "behaviour 'transfer' needs transfer_to: a transfer id",
+            )
+        )
+    if clinic.waitlist.message_category is not None:
+        known(
+            ("waitlist", "message_category"),
+            clinic.waitlist.message_category,
+            category_ids,
+            "message category",
+        )
+    for group in ("accepted", "not_accepted"):
+        for i, payer in enumerate(getattr(clinic.insurance, group)):
+            if payer.intake.ask_plan_type and len(payer.plan_types) < 2:
+                problems.append(
+                    (
+                        ("insurance", group, i, "intake", "ask_plan_type"),
+                        "asking the plan type needs two or more plan_types to choose from",
+                    )
+                )
     accepted = {p.name.lower() for p in clinic.insurance.accepted}
     for i, payer in enumerate(clinic.insurance.not_accepted):
         if payer.name.lower() in accepted:
@@ -425,6 +838,41 @@ def check_consistency(clinic: ClinicConfig) -> ClinicConfig:
         key, message = problems[0]
         raise ClinicConsistencyError(f"{format_key(key)}: {message}")
     return clinic
+
+
+def _line(lines: dict[KeyPath, int], key: KeyPath) -> int | None:
+    for end in range(len(key), -1, -1):
+        if key[:end] in lines:
+            return lines[key[:end]]
+    return None
+
+
+def clinic_problems(path: Path | str) -> list[ConfigError]:
+    """Every problem in a clinic file, each naming its key and line (``voiceagent doctor``
+    lists them all; :func:`load_clinic` stops at the first). Empty when the file is good."""
+    from pydantic import ValidationError
+
+    from voiceagent.config.yamlfile import validation_error
+
+    path = Path(path)
+    try:
+        data, lines = read_yaml(path)
+    except ConfigError as exc:
+        return [exc]
+    if not isinstance(data, dict):
+        return [ConfigError(path, "", 1, "the file must be a mapping of keys to values")]
+    try:
+        clinic = ClinicConfig.model_validate(data)
+    except ValidationError as exc:
+        out = []
+        for error in exc.errors():
+            single = ValidationError.from_exception_data(exc.title, [error])  # type: ignore[list-item]
+            out.append(validation_error(path, lines, single))
+        return out
+    return [
+        ConfigError(path, format_key(key), _line(lines, key), message)
+        for key, message in consistency_problems(clinic)
+    ]
 
 
 def load_clinic(path: Path | str) -> ClinicConfig:

@@ -77,6 +77,8 @@ class Store:
 
     engine: Engine
     sessions: sessionmaker[Session]
+    # fingerprint of the clinic config whose booking rules were last written (clinic.rules)
+    synced_rules: str | None = None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

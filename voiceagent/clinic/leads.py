@@ -18,14 +18,26 @@ from sqlalchemy.orm import Session
 
 from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
+from voiceagent.clinic.config import LeadPolicy
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.errors import InvalidInput, InvalidStageMove, UnknownPatient
-from voiceagent.clinic.models import Lead, LeadStage, LeadStageChange, LostReason, Patient
-from voiceagent.clinic.patients import name_key
+from voiceagent.clinic.models import (
+    Appointment,
+    AppointmentStatus,
+    Lead,
+    LeadSource,
+    LeadStage,
+    LeadStageChange,
+    LostReason,
+    Patient,
+    utcnow,
+)
+from voiceagent.clinic.patients import name_key, name_part, normalise_phone
 
 ORDER = [
     LeadStage.NEW,
     LeadStage.CONTACTED,
+    LeadStage.WAITLISTED,
     LeadStage.SCHEDULED,
     LeadStage.EVALUATED,
     LeadStage.IN_PLAN_OF_CARE,
@@ -34,20 +46,11 @@ ORDER = [
 CLOSED = {LeadStage.DISCHARGED, LeadStage.LOST}
 BACKWARD_ALLOWED = {
     (LeadStage.SCHEDULED, LeadStage.CONTACTED),
+    (LeadStage.WAITLISTED, LeadStage.CONTACTED),
     (LeadStage.LOST, LeadStage.CONTACTED),
     (LeadStage.LOST, LeadStage.NEW),
 }
-SOURCES = (
-    "physician_referral",
-    "web",
-    "search",
-    "social",
-    "friend_or_family",
-    "returning_patient",
-    "insurance_directory",
-    "employer",
-    "other",
-)
+SOURCES = tuple(s.value for s in LeadSource)
 CHANNELS = ("phone", "web_chat", "sms", "email", "fax", "walk_in", "import")
 
 
@@ -95,6 +98,7 @@ def _move(
     actor: Actor,
     why: str | None,
     lost_reason: str | None = None,
+    owners: LeadPolicy | None = None,
 ) -> None:
     try:
         target = LeadStage(to_stage)
@@ -131,6 +135,8 @@ def _move(
     )
     lead.stage = target.value
     lead.lost_reason = lost_reason if target == LeadStage.LOST else None
+    if owners is not None:
+        lead.owner_role = owners.owner_for(target.value)
     audit.record(session, actor, "stage", "lead", lead.id)
 
 
@@ -204,6 +210,176 @@ def open_lead(
         return _info(lead, created=True)
 
 
+class NotIdentifiable(InvalidInput):
+    """Too little to follow up: a lead needs a name and a phone or email (or a patient)."""
+
+    code = "not_identifiable"
+
+
+def _open_lead_of(
+    session: Session, patient_id: int | None, phone_key: str | None, email: str | None
+) -> Lead | None:
+    open_stages = [s.value for s in LeadStage if s not in CLOSED]
+    if patient_id is not None:
+        found = session.scalars(
+            select(Lead)
+            .where(Lead.patient_id == patient_id, Lead.stage.in_(open_stages))
+            .order_by(Lead.id.desc())
+        ).first()
+        if found is not None:
+            return found
+    # An inquiry left before the caller was a patient: same phone (or email), no patient yet.
+    for column, value in ((Lead.contact_phone_key, phone_key), (Lead.contact_email, email)):
+        if value:
+            found = session.scalars(
+                select(Lead)
+                .where(column == value, Lead.patient_id.is_(None), Lead.stage.in_(open_stages))
+                .order_by(Lead.id.desc())
+            ).first()
+            if found is not None:
+                return found
+    return None
+
+
+def _new_lead(
+    session: Session,
+    actor: Actor,
+    *,
+    patient_id: int | None,
+    source: str,
+    channel: str | None,
+    owners: LeadPolicy | None,
+    why: str,
+) -> Lead:
+    lead = Lead(
+        patient_id=patient_id,
+        source=source,
+        channel=channel,
+        stage=LeadStage.NEW.value,
+        owner_role=owners.owner_for(LeadStage.NEW) if owners else "front_desk",
+        call_id=actor.call_id,
+        last_contact_at=utcnow(),
+    )
+    session.add(lead)
+    session.flush()
+    session.add(
+        LeadStageChange(
+            lead_id=lead.id,
+            from_stage=None,
+            to_stage=LeadStage.NEW.value,
+            actor=actor.name,
+            why=why[:200],
+        )
+    )
+    audit.record(session, actor, "create", "lead", lead.id)
+    return lead
+
+
+def record_inquiry(
+    store: Store,
+    *,
+    actor: Actor,
+    channel: str,
+    patient_id: int | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    source: str | None = None,
+    source_detail: str | None = None,
+    appointment_type_id: str | None = None,
+    payer_name: str | None = None,
+    reason: str | None = None,
+    referring_provider_name: str | None = None,
+    referring_provider_npi: str | None = None,
+    referral_id: int | None = None,
+    owners: LeadPolicy | None = None,
+) -> LeadInfo:
+    """The lead for an inquiry, opened as soon as the caller is identifiable (on any channel).
+
+    Identifiable: a known ``patient_id``, or a name and a phone number or email. The same
+    person's open lead is reused (by patient, else by phone or email) and what this contact
+    taught is added to it; a caller who hangs up before booking leaves the lead at new or
+    contacted with that. Without ``source`` the type is derived: physician_referral when a
+    referring provider is named, else self_referral.
+
+    Raises:
+        NotIdentifiable: no patient and no name with a phone or email.
+        InvalidInput: unknown source or channel, a bad phone. UnknownPatient.
+    """
+    if source is not None and source not in SOURCES:
+        raise InvalidInput(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
+    if channel not in CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}; use one of {', '.join(CHANNELS)}")
+    e164, phone_key = normalise_phone(phone)
+    email = (email or "").strip().lower() or None
+    named = bool(name_part(first_name or "") or name_part(last_name or ""))
+    if patient_id is None and not (named and (phone_key or email)):
+        raise NotIdentifiable("a lead needs the caller's name and a phone number or email")
+    derived = source or (
+        LeadSource.PHYSICIAN_REFERRAL if referring_provider_name else LeadSource.SELF_REFERRAL
+    )
+    with store.transaction() as session:
+        if patient_id is not None and session.get(Patient, patient_id) is None:
+            raise UnknownPatient()
+        lead = _open_lead_of(session, patient_id, phone_key, email)
+        created = lead is None
+        if lead is None:
+            lead = _new_lead(
+                session,
+                actor,
+                patient_id=patient_id,
+                source=derived,
+                channel=channel,
+                owners=owners,
+                why=f"inquiry via {channel}",
+            )
+        else:
+            told = source is not None and source != LeadSource.SELF_REFERRAL
+            if told and lead.source in (None, LeadSource.SELF_REFERRAL):
+                lead.source = source  # a later contact said how they really found us
+            lead.source = lead.source or derived
+            audit.record(session, actor, "update", "lead", lead.id)
+        lead.patient_id = lead.patient_id or patient_id
+        for name, value in (
+            ("contact_first_name", first_name and first_name.strip()),
+            ("contact_last_name", last_name and last_name.strip()),
+            ("contact_phone", e164),
+            ("contact_phone_key", phone_key),
+            ("contact_email", email),
+            ("source_detail", source_detail),
+            ("appointment_type_id", appointment_type_id),
+            ("payer_name", payer_name),
+            ("reason", reason),
+            ("referring_provider_name", referring_provider_name),
+            ("referring_provider_npi", referring_provider_npi),
+            ("referral_id", referral_id),
+        ):
+            if value and not getattr(lead, name):
+                setattr(lead, name, value)
+        lead.channel = lead.channel or channel
+        lead.call_id = actor.call_id or lead.call_id
+        lead.last_contact_at = utcnow()
+        session.flush()
+        return _info(lead, created=created)
+
+
+def mark_contacted(
+    store: Store, *, lead_id: int, actor: Actor, why: str, owners: LeadPolicy | None = None
+) -> LeadInfo:
+    """A new lead the clinic has now spoken with (the caller declined to book, or staff
+    called back): contacted, with why. A lead past contacted is left as it is."""
+    with store.transaction() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            raise InvalidInput(f"no lead {lead_id}")
+        if lead.stage == LeadStage.NEW:
+            _move(session, lead, LeadStage.CONTACTED, actor, why, owners=owners)
+        lead.last_contact_at = utcnow()
+        session.flush()
+        return _info(lead)
+
+
 def move_stage(
     store: Store,
     *,
@@ -212,6 +388,7 @@ def move_stage(
     actor: Actor,
     why: str | None = None,
     lost_reason: str | None = None,
+    owners: LeadPolicy | None = None,
 ) -> LeadInfo:
     """Move a lead to another stage, recording who and why.
 
@@ -223,7 +400,7 @@ def move_stage(
         lead = session.get(Lead, lead_id)
         if lead is None:
             raise InvalidInput(f"no lead {lead_id}")
-        _move(session, lead, to_stage, actor, why, lost_reason)
+        _move(session, lead, to_stage, actor, why, lost_reason, owners)
         session.flush()
         return _info(lead)
 
@@ -240,22 +417,60 @@ def assign_owner(store: Store, *, lead_id: int, owner_role: str, actor: Actor) -
         return _info(lead)
 
 
-def advance_on_booking(session: Session, lead_id: int, actor: Actor) -> None:
-    """Inside a booking transaction: a new/contacted lead becomes scheduled."""
+def advance_on_booking(
+    session: Session, lead_id: int, actor: Actor, owners: LeadPolicy | None = None
+) -> None:
+    """Inside a booking transaction: a new/contacted/waitlisted lead becomes scheduled."""
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise InvalidInput(f"no lead {lead_id}")
-    if lead.stage in (LeadStage.NEW, LeadStage.CONTACTED, LeadStage.LOST):
+    if lead.stage in (LeadStage.NEW, LeadStage.CONTACTED, LeadStage.WAITLISTED, LeadStage.LOST):
         if lead.stage == LeadStage.LOST:
             _move(session, lead, LeadStage.CONTACTED, actor, "returned after being lost")
-        _move(session, lead, LeadStage.SCHEDULED, actor, "appointment booked")
+        _move(session, lead, LeadStage.SCHEDULED, actor, "appointment booked", owners=owners)
+
+
+def advance_to_waitlisted(
+    session: Session, lead_id: int, actor: Actor, owners: LeadPolicy | None = None
+) -> None:
+    """Inside a waitlist transaction: a new/contacted lead becomes waitlisted."""
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise InvalidInput(f"no lead {lead_id}")
+    if lead.stage in (LeadStage.NEW, LeadStage.CONTACTED):
+        _move(session, lead, LeadStage.WAITLISTED, actor, "put on the waitlist", owners=owners)
+
+
+def lead_for_booking(
+    session: Session, patient_id: int, actor: Actor, owners: LeadPolicy | None = None
+) -> int:
+    """Inside a booking transaction: the patient's open lead (or an inquiry lead left under
+    their phone number), else a new one; every booking belongs to a lead."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise UnknownPatient()
+    lead = _open_lead_of(session, patient_id, patient.phone_key, patient.email)
+    if lead is None:
+        returning = session.scalars(
+            select(Appointment.id).where(Appointment.patient_id == patient_id)
+        ).first()
+        lead = _new_lead(
+            session,
+            actor,
+            patient_id=patient_id,
+            source=LeadSource.RETURNING_PATIENT if returning else LeadSource.SELF_REFERRAL,
+            channel=None,
+            owners=owners,
+            why="booked without an earlier inquiry",
+        )
+    elif lead.patient_id is None:
+        lead.patient_id = patient_id
+    return lead.id
 
 
 def step_back_on_cancel(session: Session, lead_id: int, actor: Actor) -> None:
     """Inside a cancel transaction: a scheduled lead with nothing else booked is contacted
     again (staff decide later whether it is lost, e.g. cancelled_before_evaluation)."""
-    from voiceagent.clinic.models import Appointment, AppointmentStatus
-
     lead = session.get(Lead, lead_id)
     if lead is None or lead.stage != LeadStage.SCHEDULED:
         return

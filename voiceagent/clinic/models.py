@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -65,6 +68,7 @@ class AppointmentStatus(enum.StrEnum):
 class LeadStage(enum.StrEnum):
     NEW = "new"
     CONTACTED = "contacted"
+    WAITLISTED = "waitlisted"
     SCHEDULED = "scheduled"
     EVALUATED = "evaluated"
     IN_PLAN_OF_CARE = "in_plan_of_care"
@@ -82,6 +86,91 @@ class LostReason(enum.StrEnum):
     NO_SHOW = "no_show"
     NOT_A_CANDIDATE = "not_a_candidate"
     DUPLICATE = "duplicate"
+    NO_AVAILABILITY = "no_availability"
+    AUTHORIZATION_DENIED = "authorization_denied"
+    NO_REFERRAL = "no_referral"
+    DECLINED = "declined"
+    OUT_OF_AREA = "out_of_area"
+    UNREACHABLE = "unreachable"
+    SPAM = "spam"
+
+
+class LeadSource(enum.StrEnum):
+    """How the inquiry found the clinic (what a referral-source report groups by)."""
+
+    SELF_REFERRAL = "self_referral"
+    PHYSICIAN_REFERRAL = "physician_referral"
+    WORD_OF_MOUTH = "word_of_mouth"
+    WEB = "web"
+    WORKERS_COMP = "workers_comp"
+    AUTO_INJURY = "auto_injury"
+    RETURNING_PATIENT = "returning_patient"
+    OTHER = "other"
+
+
+class PlanType(enum.StrEnum):
+    """The kind of coverage (``coverages.kind``)."""
+
+    COMMERCIAL = "commercial"
+    MEDICARE = "medicare"
+    MEDICARE_ADVANTAGE = "medicare_advantage"
+    MEDICAID = "medicaid"
+    SUPPLEMENT = "supplement"
+    TRICARE = "tricare"
+    WORKERS_COMP = "workers_comp"
+    AUTO = "auto"
+    SELF_PAY = "self_pay"
+
+
+class SubscriberRelationship(enum.StrEnum):
+    SELF = "self"
+    SPOUSE = "spouse"
+    CHILD = "child"
+    PARENT = "parent"
+    OTHER = "other"
+
+
+class ContactMethod(enum.StrEnum):
+    PHONE = "phone"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class CallOutcome(enum.StrEnum):
+    """How a call or chat ended (``calls.outcome``). The front desk also writes
+    ``red_flag:<id>`` for an emergency it escalated; that counts as emergency_escalation."""
+
+    COMPLETED = "completed"
+    BOOKED = "booked"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+    MESSAGE = "message"
+    TRANSFERRED = "transferred"
+    ANSWERED = "answered"
+    WAITLISTED = "waitlisted"
+    LEAD_LOGGED = "lead_logged"
+    WRONG_NUMBER = "wrong_number"
+    SPAM = "spam"
+    PRIVACY_REFUSAL = "privacy_refusal"
+    SECURITY_REFUSAL = "security_refusal"
+    EMERGENCY_ESCALATION = "emergency_escalation"
+    SILENCE = "silence"
+    ABANDONED = "abandoned"
+    ABANDONED_CRASH = "abandoned_crash"
+    MAX_DURATION = "max_duration"
+    ERROR = "error"
+    SYSTEM_ERROR = "system_error"
+
+
+class SecurityEventKind(enum.StrEnum):
+    """Why a request for patient data was refused or flagged."""
+
+    VERIFICATION_FAILED = "verification_failed"
+    VERIFICATION_LOCKOUT = "verification_lockout"
+    THIRD_PARTY_REQUEST = "third_party_request"
+    SECURITY_REFUSAL = "security_refusal"
+    PRIVACY_REFUSAL = "privacy_refusal"
+    SUSPICIOUS_CALLER = "suspicious_caller"
 
 
 class MessagePriority(enum.StrEnum):
@@ -137,6 +226,15 @@ class Patient(Base):
     email: Mapped[str | None] = mapped_column(String(200))
     preferred_language: Mapped[str] = mapped_column(String(16), default="en")
     external_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    preferred_contact: Mapped[str | None] = mapped_column(String(16))
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    emergency_contact_name: Mapped[str | None] = mapped_column(String(200))
+    emergency_contact_phone: Mapped[str | None] = mapped_column(String(32))
+    emergency_contact_relationship: Mapped[str | None] = mapped_column(String(32))
+    representative_name: Mapped[str | None] = mapped_column(String(200))
+    representative_phone: Mapped[str | None] = mapped_column(String(32))
+    representative_relationship: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -161,9 +259,25 @@ class Coverage(Base):
     adjuster_name: Mapped[str | None] = mapped_column(String(200))
     adjuster_phone: Mapped[str | None] = mapped_column(String(32))
     date_of_injury: Mapped[date | None] = mapped_column(Date)
+    subscriber_dob: Mapped[date | None] = mapped_column(Date)
+    adjuster_extension: Mapped[str | None] = mapped_column(String(16))
+    employer: Mapped[str | None] = mapped_column(String(200))
+    carrier: Mapped[str | None] = mapped_column(String(200))
+    attorney_name: Mapped[str | None] = mapped_column(String(200))
+    attorney_phone: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, onupdate=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="coverages")
+
+    @property
+    def member_id_pending(self) -> bool:
+        """Known coverage whose member ID the caller still owes (they will call back)."""
+        return self.member_id is None and self.kind not in (
+            PlanType.SELF_PAY,
+            PlanType.WORKERS_COMP,
+            PlanType.AUTO,
+        )
 
 
 class Referral(Base):
@@ -176,13 +290,71 @@ class Referral(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     body_part: Mapped[str | None] = mapped_column(String(100))
     diagnosis: Mapped[str | None] = mapped_column(String(200))
+    referring_practice: Mapped[str | None] = mapped_column(String(200))
+    referring_phone: Mapped[str | None] = mapped_column(String(32))
+    referring_fax: Mapped[str | None] = mapped_column(String(32))
+    # "surgery" or "injury": what brought the patient, what it was and when
+    condition_kind: Mapped[str | None] = mapped_column(String(16))
+    condition: Mapped[str | None] = mapped_column(String(200))
+    condition_date: Mapped[date | None] = mapped_column(Date)
+    order_text: Mapped[str | None] = mapped_column(Text)
+    written_order_on_file: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     patient: Mapped[Patient] = relationship(back_populates="referrals")
 
 
+class ProviderRule(Base):
+    """An (appointment type, provider) pair the clinic config allows, kept in step with the
+    config by :func:`voiceagent.clinic.rules.sync_booking_rules`. Appointments and holds
+    reference it, so the database refuses a type with a provider who may not deliver it."""
+
+    __tablename__ = "booking_rule_providers"
+
+    appointment_type_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class RoomRule(Base):
+    """An (appointment type, provider, room) triple the config allows (room bindings)."""
+
+    __tablename__ = "booking_rule_rooms"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["appointment_type_id", "provider_id"],
+            ["booking_rule_providers.appointment_type_id", "booking_rule_providers.provider_id"],
+        ),
+    )
+
+    appointment_type_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+def _rule_keys(table: str) -> tuple[ForeignKeyConstraint, ForeignKeyConstraint]:
+    return (
+        ForeignKeyConstraint(
+            ["appointment_type_id", "provider_id"],
+            ["booking_rule_providers.appointment_type_id", "booking_rule_providers.provider_id"],
+            name=f"fk_{table}_provider_rule",
+        ),
+        ForeignKeyConstraint(
+            ["appointment_type_id", "provider_id", "room_id"],
+            [
+                "booking_rule_rooms.appointment_type_id",
+                "booking_rule_rooms.provider_id",
+                "booking_rule_rooms.room_id",
+            ],
+            name=f"fk_{table}_room_rule",
+        ),
+    )
+
+
 class Appointment(Base):
     __tablename__ = "appointments"
+    __table_args__ = _rule_keys("appointments")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
@@ -207,6 +379,7 @@ class Hold(Base):
     """A slot offered to a caller and reserved until ``expires_at`` (then free again)."""
 
     __tablename__ = "holds"
+    __table_args__ = _rule_keys("holds")
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     appointment_type_id: Mapped[str] = mapped_column(String(64))
@@ -299,6 +472,15 @@ class WaitlistEntry(Base):
     status: Mapped[str] = mapped_column(String(16), default=WaitlistStatus.WAITING)
     call_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("leads.id"))
+    # The slot offered when one freed up (a cancellation); held until offer_expires_at.
+    offer_hold_id: Mapped[str | None] = mapped_column(String(36))
+    offer_provider_id: Mapped[str | None] = mapped_column(String(64))
+    offer_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
 
 
 class Lead(Base):
@@ -318,6 +500,19 @@ class Lead(Base):
     owner_role: Mapped[str] = mapped_column(String(32), default="front_desk")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # What the source was called before source types were fixed, or a detail ("Google").
+    source_detail: Mapped[str | None] = mapped_column(String(200))
+    # An inquirer not (yet) a patient: how to reach them, and what was learned.
+    contact_first_name: Mapped[str | None] = mapped_column(String(100))
+    contact_last_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    contact_phone_key: Mapped[str | None] = mapped_column(String(16), index=True)
+    contact_email: Mapped[str | None] = mapped_column(String(200))
+    appointment_type_id: Mapped[str | None] = mapped_column(String(64))
+    payer_name: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    call_id: Mapped[str | None] = mapped_column(String(36))
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     history: Mapped[list[LeadStageChange]] = relationship(
         back_populates="lead", order_by="LeadStageChange.id"
@@ -417,6 +612,21 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str | None] = mapped_column(String(64))
     call_id: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+class SecurityEvent(Base):
+    """A refused or suspicious request for patient data (never the data itself)."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    call_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(100))
 
 
 class ChatSession(Base):

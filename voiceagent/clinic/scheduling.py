@@ -1,23 +1,28 @@
-"""Slot search, hold-then-book, reschedule, cancel and the waitlist.
+"""Slot search, hold-then-book, reschedule and cancel (the waitlist: :mod:`.waitlist`).
 
 The flow a caller layer follows:
 
 1. ``find_slots(store, clinic, "evaluation", now=..., preferences=...)`` -> a few :class:`Slot`
-   (empty list: offer ``add_to_waitlist``).
+   (empty list: offer :func:`voiceagent.clinic.waitlist.add_to_waitlist`).
 2. the caller picks one: ``hold_slot(store, clinic, appointment_type_id=..., start=...,
    provider_id=..., now=..., actor=...)`` reserves it for ``clinic.hold_minutes`` while
    details are collected (a caller asking for an exact time goes straight here; the rules are
    checked and a specific :class:`~voiceagent.clinic.errors.ClinicError` says what to offer).
 3. ``book(store, clinic, hold_id=..., patient_id=..., now=..., actor=...)`` turns the hold
-   into an appointment atomically.
+   into an appointment atomically; the patient's lead (given, found or opened) moves to
+   scheduled in the same transaction.
 
 Reschedule and cancel take the ``patient_id`` returned by
-:func:`voiceagent.clinic.patients.verify_identity` and touch only that patient's appointments.
+:func:`voiceagent.clinic.patients.verify_identity` and touch only that patient's appointments;
+the time they free is offered to the waitlist in the same transaction.
 
 Every function takes ``now`` (an aware datetime) so tests are deterministic. Rules honoured:
-clinic hours, closures (full or partial days), provider hours, breaks and time off, the
-appointment type's roles, rooms and capacity, start grid, minimum notice and booking horizon.
-The database makes double booking impossible (see :mod:`voiceagent.clinic.models`).
+clinic hours, closures (full or partial days), clinic-wide blocks, provider hours, breaks and
+time off, the appointment type's roles, specialties and named providers, its rooms (per
+provider where configured; rooms bound to providers; room closures) and their capacity,
+start grid, minimum notice and booking horizon. The database makes double booking
+impossible (see :mod:`voiceagent.clinic.models`) and refuses a type, provider and room the
+clinic does not allow (see :mod:`voiceagent.clinic.rules`).
 """
 
 from __future__ import annotations
@@ -65,8 +70,8 @@ from voiceagent.clinic.models import (
     ProviderTimeUnit,
     RoomTimeUnit,
     TimeBlock,
-    WaitlistEntry,
 )
+from voiceagent.clinic.rules import RuleViolation, is_rule_violation, sync_booking_rules
 
 Window = Literal["any", "morning", "afternoon", "evening"]
 WINDOWS: dict[str, tuple[time, time]] = {
@@ -172,13 +177,6 @@ class AppointmentInfo:
     status: str
 
 
-@dataclass(frozen=True)
-class WaitlistReceipt:
-    entry_id: int
-    patient_id: int
-    appointment_type_id: str
-
-
 @dataclass
 class Busy:
     """Booked or held time: provider units, and how many seats of each room unit are used."""
@@ -236,11 +234,9 @@ def slot_problem(
     local = start.astimezone(clinic.tz)
     day = local.date()
     end = local + timedelta(minutes=kind.duration_minutes)
-    if kind.roles and provider.role not in kind.roles:
-        return NotQualified(
-            f"{provider.name} ({provider.role}) cannot deliver a {kind.name}; "
-            f"it needs a {' or '.join(kind.roles)}"
-        )
+    why_not = clinic.qualification_problem(kind, provider)
+    if why_not is not None:
+        return NotQualified(f"{provider.name} cannot deliver a {kind.name}: {why_not}")
     if local < now + timedelta(hours=kind.min_notice_hours):
         return NoticeTooShort(
             f"a {kind.name} needs {kind.min_notice_hours:g} hours' notice; offer a later time"
@@ -277,20 +273,43 @@ def slot_problem(
     for pause in provider.breaks_on(day):
         if span.start < pause.end and pause.start < span.end:
             return OutsideHours(f"{provider.name} is on a break then; offer another time")
+    for block in clinic.blocks_on(day, provider.id):
+        if span.start < block.time.end and block.time.start < span.end:
+            return OutsideHours(f"{provider.name} is at the {block.name} then; offer another time")
+    if clinic.needs_room(kind, provider.id) and not _open_rooms(clinic, kind, provider, day, span):
+        return NoRoom(f"the room a {kind.name} needs is closed then; offer another time")
     return None
+
+
+def _open_rooms(
+    clinic: ClinicConfig, kind: AppointmentType, provider: Provider, day: date, span: TimeRange
+) -> list[str]:
+    """Rooms ``kind`` may use with ``provider`` that are not closed during ``span``."""
+    return [
+        r for r in clinic.rooms_for(kind, provider.id) if clinic.room_closed(r, day, span) is None
+    ]
 
 
 def _free_room(
     clinic: ClinicConfig,
     kind: AppointmentType,
+    provider: Provider,
     needed: Sequence[datetime],
     busy: Busy,
     prefer: str | None = None,
+    only: str | None = None,
 ) -> str | None | Literal[False]:
-    """A room with a free seat for every unit; None if no room is needed; False if none free."""
-    if not kind.rooms:
+    """A room ``kind`` may use with ``provider``, open and with a free seat for every unit
+    (``only``: that room or none); None if no room is needed; False if none is free."""
+    if not clinic.needs_room(kind, provider.id) and only is None:
         return None
-    order = sorted(kind.rooms, key=lambda r: r != prefer)
+    local = needed[0].astimezone(clinic.tz)
+    last = (needed[-1] + timedelta(minutes=UNIT_MINUTES)).astimezone(clinic.tz)
+    span = TimeRange(local.time(), last.time() if last.date() == local.date() else time.max)
+    rooms = _open_rooms(clinic, kind, provider, local.date(), span)
+    if only is not None:
+        rooms = [r for r in rooms if r == only]
+    order = sorted(rooms, key=lambda r: r != prefer)
     for room_id in order:
         capacity = clinic.room(room_id).capacity
         if all(busy.room_units[(room_id, u)] < capacity for u in needed):
@@ -315,13 +334,14 @@ def candidate_slots(
     """
     _require_aware(now, "now")
     kind = _appointment_type(clinic, appointment_type_id)
-    providers = [p for p in clinic.providers if p.role in kind.roles]
+    providers = clinic.providers_for(kind)
     if preferences.provider_id is not None:
         wanted = _provider(clinic, preferences.provider_id)
-        if wanted.role not in kind.roles:
+        why_not = clinic.qualification_problem(kind, wanted)
+        if why_not is not None:
+            others = ", ".join(p.name for p in providers) or "nobody"
             raise NotQualified(
-                f"{wanted.name} ({wanted.role}) cannot deliver a {kind.name}; "
-                f"offer a {' or '.join(kind.roles)}"
+                f"{wanted.name} cannot deliver a {kind.name}: {why_not}; offer {others}"
             )
         providers = [wanted]
     if preferences.language is not None:
@@ -356,7 +376,7 @@ def candidate_slots(
                 needed = units(start, start + duration)
                 if any((provider.id, u) in busy.provider_units for u in needed):
                     continue
-                room = _free_room(clinic, kind, needed, busy)
+                room = _free_room(clinic, kind, provider, needed, busy)
                 if room is False:
                     continue
                 out.append(Slot(kind.id, provider.id, provider.name, start, start + duration, room))
@@ -437,6 +457,7 @@ def _reserve(
     now: datetime,
     *,
     prefer_room: str | None,
+    only_room: str | None = None,
     hold_id: str | None = None,
     appointment_id: int | None = None,
     end: datetime | None = None,
@@ -452,7 +473,7 @@ def _reserve(
     busy = load_busy(session, needed[0], end, now)
     if any((provider.id, u) in busy.provider_units for u in needed):
         raise SlotTaken()
-    room = _free_room(clinic, kind, needed, busy, prefer=prefer_room)
+    room = _free_room(clinic, kind, provider, needed, busy, prefer=prefer_room, only=only_room)
     if room is False:
         # On PostgreSQL each query sees the latest commits: a rival booking may have landed
         # between the two reads above. Re-read so the caller hears the real reason.
@@ -494,11 +515,15 @@ def _floor_unit(value: datetime) -> datetime:
     return value - timedelta(minutes=value.minute % UNIT_MINUTES)
 
 
-def reserve_for_appointment(session: Session, clinic: ClinicConfig, row: Appointment) -> str | None:
+def reserve_for_appointment(
+    session: Session, clinic: ClinicConfig, row: Appointment, *, exact_room: bool = False
+) -> str | None:
     """Reserve time for an appointment created outside hold-then-book (imports).
 
-    No booking rules are applied (an imported past visit is fine); overlap still is refused
-    by the database. Returns the room used.
+    No time rules are applied (an imported past visit is fine); overlap is still refused by
+    the database, and so is a provider or room the clinic's rules do not allow. With
+    ``exact_room`` the row's room is used or the import fails (NoRoom); otherwise it is
+    only preferred. Returns the room used.
     """
     kind = _appointment_type(clinic, row.appointment_type_id)
     provider = _provider(clinic, row.provider_id)
@@ -510,6 +535,7 @@ def reserve_for_appointment(session: Session, clinic: ClinicConfig, row: Appoint
         row.start,
         datetime.now(UTC),
         prefer_room=row.room_id,
+        only_room=row.room_id if exact_room else None,
         appointment_id=row.id,
         end=row.end,
     )
@@ -590,7 +616,7 @@ def _choose_providers(
 ) -> list[Provider]:
     if provider_id is not None:
         return [_provider(clinic, provider_id)]
-    return [p for p in clinic.providers if p.role in kind.roles]
+    return clinic.providers_for(kind)
 
 
 def hold_slot(
@@ -616,6 +642,7 @@ def hold_slot(
     _require_aware(now, "now")
     _require_aware(start, "start")
     kind = _appointment_type(clinic, appointment_type_id)
+    sync_booking_rules(store, clinic)
     candidates = _choose_providers(clinic, kind, provider_id)
     problems: list[ClinicError] = []
     for provider in candidates:
@@ -635,6 +662,40 @@ def hold_slot(
     raise problems[0] if problems else NotQualified()
 
 
+def insert_hold(
+    session: Session,
+    clinic: ClinicConfig,
+    kind: AppointmentType,
+    provider: Provider,
+    start: datetime,
+    now: datetime,
+    *,
+    expires: datetime,
+    call_id: str | None,
+    prefer_room: str | None,
+) -> tuple[str, str | None]:
+    """Inside a transaction: a hold on ``start`` with ``provider`` until ``expires``, its
+    units reserved; returns (hold id, room). Rules are the caller's to check first."""
+    hold_id = str(uuid.uuid4())
+    session.add(
+        Hold(
+            id=hold_id,
+            appointment_type_id=kind.id,
+            provider_id=provider.id,
+            start=start,
+            end=start + timedelta(minutes=kind.duration_minutes),
+            expires_at=expires,
+            call_id=call_id,
+        )
+    )
+    session.flush()
+    room = _reserve(
+        session, clinic, kind, provider, start, now, prefer_room=prefer_room, hold_id=hold_id
+    )
+    session.execute(update(Hold).where(Hold.id == hold_id).values(room_id=room))
+    return hold_id, room
+
+
 def _hold_with(
     store: Store,
     clinic: ClinicConfig,
@@ -646,34 +707,23 @@ def _hold_with(
     room_id: str | None,
 ) -> SlotHold:
     for attempt in range(_RETRIES):
-        hold_id = str(uuid.uuid4())
         expires = now + timedelta(minutes=clinic.hold_minutes)
         try:
             with store.transaction() as session:
-                session.add(
-                    Hold(
-                        id=hold_id,
-                        appointment_type_id=kind.id,
-                        provider_id=provider.id,
-                        start=start,
-                        end=start + timedelta(minutes=kind.duration_minutes),
-                        expires_at=expires,
-                        call_id=actor.call_id,
-                    )
-                )
-                session.flush()
-                room = _reserve(
+                hold_id, room = insert_hold(
                     session,
                     clinic,
                     kind,
                     provider,
                     start,
                     now,
+                    expires=expires,
+                    call_id=actor.call_id,
                     prefer_room=room_id,
-                    hold_id=hold_id,
                 )
-                session.execute(update(Hold).where(Hold.id == hold_id).values(room_id=room))
-        except IntegrityError:
+        except IntegrityError as exc:
+            if is_rule_violation(exc):
+                raise RuleViolation() from None
             # Lost a race for a seat or a unit; re-read and try again (or report taken).
             if attempt == _RETRIES - 1:
                 raise SlotTaken() from None
@@ -779,10 +829,13 @@ def _convert_hold(
         session.execute(delete(Hold).where(Hold.id == hold_id))
     session.flush()
     audit.record(session, actor, "create", "appointment", appointment.id)
-    if lead_id is not None:
-        from voiceagent.clinic.leads import advance_on_booking
+    from voiceagent.clinic.leads import advance_on_booking, lead_for_booking
 
-        advance_on_booking(session, lead_id, actor)
+    if lead_id is None:
+        # Every booking belongs to a lead, so the pipeline counts it.
+        lead_id = lead_for_booking(session, patient_id, actor, clinic.leads)
+        appointment.lead_id = lead_id
+    advance_on_booking(session, lead_id, actor, clinic.leads)
     local = appointment.start.astimezone(clinic.tz)
     slot = Slot(
         kind.id,
@@ -816,10 +869,13 @@ def book(
         UnknownPatient: ``patient_id`` does not exist.
     """
     _require_aware(now, "now")
+    sync_booking_rules(store, clinic)
     try:
         with store.transaction() as session:
             return _convert_hold(session, clinic, hold_id, patient_id, now, actor, lead_id=lead_id)
-    except IntegrityError:
+    except IntegrityError as exc:
+        if is_rule_violation(exc):
+            raise RuleViolation() from None
         raise SlotTaken() from None
 
 
@@ -905,7 +961,7 @@ def reschedule(
             for table in (ProviderTimeUnit, RoomTimeUnit):
                 session.execute(delete(table).where(table.appointment_id == old.id))
             audit.record(session, actor, "reschedule", "appointment", old.id)
-            return _convert_hold(
+            booking = _convert_hold(
                 session,
                 clinic,
                 hold_id,
@@ -915,7 +971,13 @@ def reschedule(
                 lead_id=old.lead_id,
                 rescheduled_from_id=old.id,
             )
-    except IntegrityError:
+            from voiceagent.clinic.waitlist import offer_freed_slot
+
+            offer_freed_slot(session, clinic, old.provider_id, old.start, old.end, now, actor)
+            return booking
+    except IntegrityError as exc:
+        if is_rule_violation(exc):
+            raise RuleViolation() from None
         raise SlotTaken() from None
 
 
@@ -947,6 +1009,9 @@ def cancel(
             from voiceagent.clinic.leads import step_back_on_cancel
 
             step_back_on_cancel(session, row.lead_id, actor)
+        from voiceagent.clinic.waitlist import offer_freed_slot
+
+        offer_freed_slot(session, clinic, row.provider_id, row.start, row.end, now, actor)
         return _info(row, clinic)
 
 
@@ -964,46 +1029,6 @@ def set_status(
         audit.record(session, actor, "update", "appointment", row.id)
         session.flush()
         return _info(row, clinic)
-
-
-def add_to_waitlist(
-    store: Store,
-    clinic: ClinicConfig,
-    *,
-    patient_id: int,
-    appointment_type_id: str,
-    actor: Actor,
-    preferences: Preferences = Preferences(),
-) -> WaitlistReceipt:
-    """Put the patient on the waitlist for a type (with their preferences) when nothing fits."""
-    kind = _appointment_type(clinic, appointment_type_id)
-    if preferences.provider_id is not None:
-        _provider(clinic, preferences.provider_id)
-    with store.transaction() as session:
-        if session.get(Patient, patient_id) is None:
-            raise UnknownPatient()
-        entry = WaitlistEntry(
-            patient_id=patient_id,
-            appointment_type_id=kind.id,
-            provider_id=preferences.provider_id,
-            preferences=_prefs_json(preferences),
-            call_id=actor.call_id,
-        )
-        session.add(entry)
-        session.flush()
-        audit.record(session, actor, "create", "waitlist", entry.id)
-        return WaitlistReceipt(entry.id, patient_id, kind.id)
-
-
-def _prefs_json(p: Preferences) -> dict[str, object]:
-    return {
-        "days": list(p.days),
-        "dates": [d.isoformat() for d in p.dates],
-        "window": p.window,
-        "earliest": p.earliest.isoformat() if p.earliest else None,
-        "latest": p.latest.isoformat() if p.latest else None,
-        "language": p.language,
-    }
 
 
 def busy_intervals(

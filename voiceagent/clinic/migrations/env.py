@@ -12,14 +12,38 @@ config = context.config
 
 
 def _run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch migration rebuilds a table (copy, drop, rename). With foreign keys on, the
+        # drop would cascade into the rows that reference it (an appointment's time units),
+        # so they are off while migrating and checked before the migration is committed.
+        # The pragma only takes effect outside a transaction.
+        if connection.in_transaction():
+            connection.commit()
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=sqlite,
         compare_type=True,
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(
+                        f"migration left {len(broken)} row(s) whose references do not resolve"
+                        f" (first: table {broken[0][0]}); nothing was changed"
+                    )
+    finally:
+        if sqlite:
+            if connection.in_transaction():
+                connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+            connection.commit()
 
 
 def run_migrations_online() -> None:
