@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests.frontdesk.conftest import CLINIC, SUNDAY_10AM, add_patient, make_clinic
 from voiceagent.clinic import scheduling
 from voiceagent.clinic.audit import Actor
-from voiceagent.clinic.models import Appointment, AuditEntry, Coverage, Lead, Message, Referral
+from voiceagent.clinic.models import Appointment, Coverage, Lead, Message, Referral, SecurityEvent
 from voiceagent.dialog.protocol import (
     EndCall,
     ExpectedInput,
@@ -261,7 +261,7 @@ def test_prompt_injection_changes_nothing(backend, store):
     assert dialog.state.outcome == "security_refusal"
     assert "can't do that" in said(events)
     with store.transaction() as s:
-        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "security_event")).all()
+        assert [e.kind for e in s.scalars(select(SecurityEvent))] == ["security_refusal"] * 2
 
 
 def test_cancel_after_verifying_identity(backend, store):
@@ -366,7 +366,7 @@ def test_workers_comp_booking_collects_the_claim_details(backend, store):
             "workers_comp", "WC2026771", "Linda Park")
         assert coverage.adjuster_phone == "+18005550199"
         assert coverage.date_of_injury == date(2026, 10, 2)
-        assert "Acme Logistics" in s.scalars(select(Referral)).one().reason
+        assert coverage.employer == "Acme Logistics"
 
 
 def test_member_id_that_cannot_be_read_does_not_block_the_booking(backend, store):

@@ -18,6 +18,7 @@ from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.db import Store, open_store
 from voiceagent.clinic.models import Appointment, Lead, Message, Patient
 from voiceagent.clinic.patients import find_or_create_patient
+from voiceagent.clinic.rules import sync_booking_rules
 from voiceagent.clinic.scheduling import reserve_for_appointment
 from voiceagent.evals.scenario import Expect, Given, Scenario
 from voiceagent.frontdesk.runtime import FrontDesk
@@ -59,6 +60,7 @@ def seed(store: Store, clinic: ClinicConfig, given: Given) -> set[int]:
     """Patients (and their appointments) that exist before the call; returns their ids."""
     ids: set[int] = set()
     actor = Actor("system", "eval")
+    sync_booking_rules(store, clinic)
     for p in given.patients:
         record = find_or_create_patient(store, first_name=p.first_name, last_name=p.last_name,
                                         dob=p.dob, phone=p.phone,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from voiceagent.clinic import audit, leads, messages, patients, scheduling
+from voiceagent.clinic import leads, messages, patients, scheduling, security
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.db import Store
@@ -198,8 +198,10 @@ class FrontDeskBackend:
     @effect
     def verify_identity(self, full_name: str, dob: date, phone: str | None) -> Verification:
         """Name, date of birth and the phone on file must match one patient."""
+        policy = self.clinic.identity
         return patients.verify_identity(self.store, name=full_name, dob=dob, phone=phone,
-                                        actor=self.actor)
+                                        actor=self.actor, required=tuple(policy.reschedule),
+                                        max_attempts=policy.max_attempts)
 
     def match_existing(self, first: str, last: str, dob: date, phone: str | None) -> int | None:
         """An existing patient's id for a booking caller (new patients get None)."""
@@ -214,76 +216,106 @@ class FrontDeskBackend:
 
     @effect
     def record_intake(self, patient_id: int, intake: IntakeRecord, channel: str) -> int:
-        """Store coverage and referral details and open (or reuse) a lead; returns its id."""
+        """Store coverage, referral and contact details and record the inquiry's lead
+        (one per person across channels); returns the lead's id."""
         referral_id = None
-        reason = intake.reason
-        if intake.employer:
-            reason = f"{reason or ''} (employer: {intake.employer})".strip()
-        if reason or intake.referring_provider or intake.body_part:
-            referral_id = patients.add_referral(
-                self.store, patient_id=patient_id, actor=self.actor,
-                referring_provider_name=intake.referring_provider,
-                referring_provider_npi=intake.referring_npi, reason=reason,
-                body_part=intake.body_part,
-            )
-        if intake.payer_name or intake.coverage_kind == "self_pay":
+        if intake.reason or intake.referring_provider or intake.body_part or intake.surgery:
+            try:
+                referral_id = patients.add_referral(
+                    self.store, patient_id=patient_id, actor=self.actor,
+                    referring_provider_name=intake.referring_provider,
+                    referring_provider_npi=intake.referring_npi,
+                    referring_practice=intake.referring_practice, reason=intake.reason,
+                    body_part=intake.body_part,
+                    condition_kind="surgery" if intake.surgery else (
+                        "injury" if intake.date_of_injury else None),
+                    condition=intake.surgery, condition_date=intake.surgery_date or
+                    intake.date_of_injury,
+                )
+            except ClinicError as exc:  # a bad NPI must not block the booking
+                log.info("referral_not_recorded", extra={"call_id": self.actor.call_id,
+                                                         "code": exc.code})
+        if intake.payer_name or intake.coverage_kind != "commercial":
             try:
                 patients.add_coverage(
                     self.store, patient_id=patient_id,
-                    payer_name=intake.payer_name or "self-pay",
+                    payer_name=intake.payer_name or _coverage_label(intake.coverage_kind),
                     member_id=intake.member_id or None, actor=self.actor,
-                    kind=intake.coverage_kind if intake.coverage_kind in patients.COVERAGE_KINDS
-                    else "commercial", claim_number=intake.claim_number or None,
-                    group_number=intake.group_number,
-                    subscriber_name=intake.subscriber_name,
+                    kind=intake.coverage_kind, claim_number=intake.claim_number or None,
+                    group_number=intake.group_number, subscriber_name=intake.subscriber_name,
                     subscriber_relationship=intake.subscriber_relationship
                     if intake.subscriber_relationship in patients.RELATIONSHIPS else "other",
                     adjuster_name=intake.adjuster_name or None,
                     adjuster_phone=intake.adjuster_phone or None,
-                    date_of_injury=intake.date_of_injury,
+                    date_of_injury=intake.date_of_injury, employer=intake.employer,
                 )
             except ClinicError as exc:
-                # Incomplete coverage (no member ID yet) must not block the booking; the
-                # front desk completes it at check-in.
+                # incomplete claim details must not block the booking; the front desk
+                # completes them before the visit
                 log.info("coverage_not_recorded", extra={"call_id": self.actor.call_id,
                                                          "code": exc.code})
-        channel = {"chat": "web_chat", "text": "web_chat"}.get(channel, channel)
-        lead = leads.open_lead(
-            self.store, actor=self.actor, patient_id=patient_id,
-            source="physician_referral" if intake.referring_provider else None,
-            channel=channel if channel in leads.CHANNELS else None,
+        if intake.email:
+            try:
+                patients.update_contact(self.store, patient_id=patient_id, actor=self.actor,
+                                        email=intake.email)
+            except ClinicError as exc:
+                log.info("contact_not_recorded", extra={"call_id": self.actor.call_id,
+                                                        "code": exc.code})
+        lead = self._inquiry(intake, channel, patient_id=patient_id, referral_id=referral_id)
+        return lead
+
+    def _inquiry(self, intake: IntakeRecord, channel: str, *, patient_id: int | None,
+                 referral_id: int | None = None, phone: str | None = None) -> int:
+        source = None
+        if intake.coverage_kind == "workers_comp":
+            source = "workers_comp"
+        elif intake.coverage_kind == "auto":
+            source = "auto_injury"
+        elif intake.referring_provider:
+            source = "physician_referral"
+        return leads.record_inquiry(
+            self.store, actor=self.actor, channel=_lead_channel(channel),
+            patient_id=patient_id, first_name=intake.first_name, last_name=intake.last_name,
+            phone=phone or intake.phone, email=intake.email, source=source,
+            payer_name=intake.payer_name, reason=intake.reason,
             referring_provider_name=intake.referring_provider,
             referring_provider_npi=intake.referring_npi, referral_id=referral_id,
-            why="caller asked to book",
-        )
-        return lead.lead_id
+            owners=self.clinic.leads,
+        ).lead_id
+
+    @effect
+    def note_inquiry(self, intake: IntakeRecord, channel: str, phone: str | None) -> int | None:
+        """As soon as the caller is identifiable (a name and a phone or email), the inquiry
+        is a lead; called again as more is learned (the same lead is filled in)."""
+        try:
+            return self._inquiry(intake, channel, patient_id=None, phone=phone)
+        except ClinicError as exc:
+            log.info("inquiry_not_recorded", extra={"call_id": self.actor.call_id,
+                                                    "code": exc.code})
+            return None
 
     @effect
     def log_inquiry(self, intake: IntakeRecord, channel: str, phone: str | None) -> None:
-        """An inquiry that ended before a booking: a lead with what was learned (and the
-        patient, when name and date of birth are known), plus a call-back message for the
-        front desk, so the caller is followed up."""
+        """An inquiry that ended before a booking: the lead with what was learned (and the
+        patient and their details, when name and date of birth are known), plus a call-back
+        message for the front desk, so the caller is followed up."""
         patient_id = None
         if intake.first_name and intake.last_name and intake.dob:
             patient_id = self.find_or_create_patient(intake.first_name, intake.last_name,
                                                      intake.dob, phone)
             self.record_intake(patient_id, intake, channel)
-        else:
-            channel = {"chat": "web_chat", "text": "web_chat"}.get(channel, channel)
-            leads.open_lead(self.store, actor=self.actor,
-                            source="physician_referral" if intake.referring_provider else None,
-                            channel=channel if channel in leads.CHANNELS else None,
-                            referring_provider_name=intake.referring_provider,
-                            why="inquiry ended before booking")
+        elif (intake.first_name and (phone or intake.email)):
+            self.note_inquiry(intake, channel, phone)
         self.take_message(category=_first_category(self.clinic, ("scheduling", "callback")),
                           subject="Inquiry ended before booking: please call back",
                           body=intake.summary(), callback_phone=phone, patient_id=patient_id)
 
     @effect
-    def security_event(self, kind: str, call_id: str | None) -> None:
-        """A refused attempt to misuse the assistant, in the audit log for the admin."""
-        with self.store.transaction() as session:
-            audit.record(session, self.actor, "security_event", kind, call_id)
+    def security_event(self, kind: str, channel: str) -> None:
+        """A refused attempt to misuse the assistant or to reach another patient's data,
+        for the admin (a short code, never what was said)."""
+        security.record_security_event(self.store, kind=kind, actor=self.actor,
+                                       channel=_lead_channel(channel))
 
     # --- messages -----------------------------------------------------------------------
 
@@ -332,3 +364,13 @@ class FrontDeskBackend:
 def _first_category(clinic: ClinicConfig, wanted: tuple[str, ...]) -> str:
     ids = [c.id for c in clinic.message_categories]
     return next((w for w in wanted if w in ids), ids[0] if ids else "callback")
+
+
+def _lead_channel(channel: str) -> str | None:
+    mapped = {"chat": "web_chat", "text": "web_chat", "webchat": "web_chat"}.get(channel, channel)
+    return mapped if mapped in leads.CHANNELS else None
+
+
+def _coverage_label(kind: str) -> str:
+    return {"self_pay": "self-pay", "workers_comp": "Workers' compensation",
+            "auto": "Auto injury claim"}.get(kind, kind.replace("_", " "))

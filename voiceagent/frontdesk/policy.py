@@ -357,7 +357,7 @@ class FrontDeskDialog:
         kind = u.social
         if kind is Social.INJECTION:
             self.state.outcome = "security_refusal"
-            self.backend.security_event("prompt_injection", self.call_id)
+            self.backend.security_event("security_refusal", self.state.channel)
             resume = self.state.last_prompt if self.state.step != steps.INTENT else \
                 prompts.HOW_CAN_I_HELP
             yield from self._say("I can't do that. I'm the clinic's assistant: I can book, "
@@ -367,6 +367,7 @@ class FrontDeskDialog:
             return
         if kind is Social.THIRD_PARTY:
             self.state.outcome = "privacy_refusal"
+            self.backend.security_event("third_party_request", self.state.channel)
             self.state.fields["privacy_refused"] = "yes"
             yield from self._say(
                 "To protect our patients' privacy, I can't share anything about another "
