@@ -119,8 +119,16 @@ def parse_field(
         f["employer"] = text.strip()[:200]
         return "Thank you."
     if field == "when":
-        request = parse_appointment_request(text, now)
-        store_request(state, request.value, text)
+        try:
+            request = parse_appointment_request(text, now).value
+        except IntakeError:
+            # "whenever", "early as you've got": the first openings are what they want
+            if not re.search(r"\b(any ?time|whenever|early|earliest|soon|first|asap|don'?t "
+                             r"care|doesn'?t matter|flexible|open|any day|mornings?|"
+                             r"afternoons?|evenings?)\b", text, re.I):
+                raise
+            request = AppointmentRequest(asap=True)
+        store_request(state, request, text)
         return ""
     if field == "message_body":
         f["message_body"] = text[:2000]

@@ -63,8 +63,10 @@ def match_payer(clinic: ClinicConfig, text: str) -> PayerMatch | None:
     if any(w in norm for w in SELF_PAY_WORDS):
         return PayerMatch("self-pay", True, self_pay=True)
     named = _exact_payers(clinic, norm)
-    if named:  # said as configured: the longest name wins ("Humana Medicare Advantage")
-        return max(named, key=lambda p: len(p.name))
+    if named:
+        # said as configured: the first one named is the primary ("Medicare, and a
+        # supplement from AARP"), the longest where they overlap ("Humana Medicare Advantage")
+        return min(named, key=lambda p: (_position(clinic, p, norm), -len(p.name)))
     best: tuple[float, PayerMatch] | None = None
     for accepted, payers in ((True, clinic.insurance.accepted),
                              (False, clinic.insurance.not_accepted)):
@@ -197,6 +199,15 @@ def _prices(clinic: ClinicConfig) -> str:
         parts.append(f"{price:g} dollars for the {name}")
     return f"Self-pay rates are {', '.join(parts[:-1])} and {parts[-1]}." if len(parts) > 1 \
         else f"Self-pay rates are {parts[0]}."
+
+
+def _position(clinic: ClinicConfig, payer: PayerMatch, norm: str) -> int:
+    """Where the caller first named this payer (any of its names)."""
+    names = next(([p.name, *p.aliases] for p in clinic.insurance.accepted +
+                  clinic.insurance.not_accepted if p.name == payer.name), [payer.name])
+    spots = [f" {norm} ".find(f" {normalize(n)} ") for n in names if n]
+    found = [i for i in spots if i >= 0]
+    return min(found) if found else len(norm)
 
 
 def _exact_payers(clinic: ClinicConfig, norm: str) -> list[PayerMatch]:

@@ -796,8 +796,22 @@ class FrontDeskDialog:
                 return
             yield from self._say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
+        self._note_inquiry()
         lead = " ".join(p for p in (answer, ack, extra) if p)
         yield from self._next(lead)
+
+    def _note_inquiry(self) -> None:
+        """The caller is identifiable (a name and a phone): the inquiry is a lead now, so a
+        call that drops still leaves it; noted again as more is learned."""
+        f = self.state.fields
+        phone = f.get("phone") or self.state.caller_id
+        if self.state.intent != intents.BOOK or not (f.get("first_name") and phone):
+            return
+        learned = sum(1 for v in f.values() if v)
+        if self.state.attempts.get("noted", 0) >= learned:
+            return
+        self.state.attempts["noted"] = learned
+        self.backend.note_inquiry(IntakeRecord.from_fields(f), self.state.channel, phone)
 
     _FITS: dict[str, tuple[Shape, ...]] = {
         "full_name": (Shape.NAME,),

@@ -205,9 +205,10 @@ _SURGERY = re.compile(r"\b(surgery|surgeries|replaced|replacement|repair(ed)?|re
                       r"operation|operated|scoped|arthroscop\w*|fusion|acl|rotator cuff)\b", re.I)
 _DOCTOR = re.compile(
     r"\b(?i:dr|doctor)\.?\s+([A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)?)")
-_REFERRED = re.compile(r"\b(referr(al|ed|ing)|sent me|send me|told me to (call|come|see)|"
-                       r"prescription|order for (pt|physical therapy|therapy)|wants me to "
-                       r"(do|get|start|have) (pt|physical therapy|therapy))\b", re.I)
+_REFERRED = re.compile(r"\b(referr(al|ed|ing)|sent me|send me|told me to (call|come|see|"
+                       r"start|get|do)|said (to )?call|prescription|prescribed|order for (pt|"
+                       r"physical therapy|therapy)|wants me to (do|get|start|have|begin|see))"
+                       r"\b", re.I)
 _PRACTICE = re.compile(
     r"\b(?:at|from|with|over at|of)\s+((?:the\s+)?(?:[A-Z][\w'&\-]*\s+){0,4}"
     r"(?:Orthopedics|Orthopaedics|Ortho|Clinic|Medical(?: Center| Group)?|Health(?:care)?|"
@@ -220,6 +221,10 @@ _RELATION = re.compile(r"\b(my|under my|through my|on my) (husband|wife|spouse|p
 _RELATION_KIND = {"husband": "spouse", "wife": "spouse", "spouse": "spouse", "partner": "spouse",
                   "mom": "parent", "mother": "parent", "dad": "parent", "father": "parent",
                   "parent": "parent", "parents": "parent"}
+_INSURANCE_CONTEXT = re.compile(
+    r"\b(insurance|insured|plan|coverage|covered|policy|member|medicare|medicaid|through (my|"
+    r"work|the)|i have|i've got|we have|it's|on my|under my|carrier|card|pay|self|cash|"
+    r"advantage|supplement)\b", re.I)
 _NAME = r"[A-Z][a-z]*'?[A-Z]?[a-z][a-z'\-]*"  # Ann, O'Malley, McDonald
 _SPANISH = re.compile(r"\b(spanish|espa[nñ]ol|habla|hablan|hablo)\b", re.I)
 _TIME_WORDS = re.compile(
@@ -365,7 +370,9 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
 
     # insurance: payer, plan type, subscriber, IDs
     payer = match_payer(clinic, text)
-    if payer is not None and (payer.accepted is not None or payer.self_pay):
+    if payer is not None and (payer.accepted is not None or payer.self_pay) and (
+            _INSURANCE_CONTEXT.search(text) or payer.self_pay or
+            normalize(payer.name) in norm):
         out["payer_named"] = Value(payer.name)
     plan = plan_type(norm)
     if plan:
@@ -403,8 +410,10 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
 
     # referral and reason
     doctor = _DOCTOR.search(text)
-    if doctor and (_REFERRED.search(text) or re.search(
-            r"\b(my|the) (surgeon|doctor|physician|orthopedist|ortho|pcp|provider)\b", norm)):
+    if doctor and (_REFERRED.search(text) or _SURGERY.search(text) or re.search(
+            r"\b(my|the|his|her) (surgeon|doctor|physician|orthopedist|ortho|pcp|provider|"
+            r"ob|obgyn|neurologist|chiropractor)\b|\bdid (it|the surgery|my surgery)\b",
+            norm)):
         provider = clinic.match_provider(doctor.group(0))
         if provider is None:  # the clinic's own therapists are not referring physicians
             out["referring_provider"] = Value(f"Dr. {doctor.group(1).strip()}")
@@ -439,8 +448,12 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         out["employer"] = Value(m.group(1).strip())
 
     # when, who and which language
-    if _TIME_WORDS.search(text) and not any(k in out for k in ("dob", "surgery_date",
-                                                              "date_of_injury")):
+    past = re.search(r"\b(had|was|were|did|happened|replaced|repaired|operated|hurt|injured|"
+                     r"fell|since|ago|last)\b", norm) and not re.search(
+        r"\b(next|this|tomorrow|available|openings?|come in|appointment|book|schedule|works?|"
+        r"prefer|best|better|free|good for me)\b", norm)
+    if _TIME_WORDS.search(text) and not past and not any(
+            k in out for k in ("dob", "surgery_date", "date_of_injury")):
         try:
             request = parse_appointment_request(text, now.replace(tzinfo=None))
             out["when"] = Value(request.readback)

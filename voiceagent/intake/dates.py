@@ -32,6 +32,10 @@ PARTS_OF_DAY = {
     "morning": (time(8, 0), time(12, 0)),
     "afternoon": (time(12, 0), time(17, 0)),
     "evening": (time(17, 0), time(20, 0)),
+    "early morning": (time(7, 0), time(9, 0)),
+    "late morning": (time(10, 0), time(12, 0)),
+    "early afternoon": (time(12, 0), time(14, 30)),
+    "late afternoon": (time(15, 0), time(18, 0)),
 }
 
 _SETTINGS_BASE = {"DATE_ORDER": "MDY", "RETURN_AS_TIMEZONE_AWARE": False}
@@ -162,6 +166,17 @@ def _recent_day(norm: str, today: date) -> date | None:
         if found is not None and found > today:
             found = found.replace(year=found.year - 1)
         return found
+    m = re.search(rf"\b(?:on )?the {_ORD}\b", norm)
+    if m and 1 <= int(m.group(1)) <= 31:
+        month_start = today.replace(day=1)
+        for back in range(0, 2):
+            first = (month_start - timedelta(days=1)).replace(day=1) if back else month_start
+            try:
+                found = first.replace(day=int(m.group(1)))
+            except ValueError:
+                continue
+            if found <= today:
+                return found
     m = re.search(r"\b(yesterday|last (?:monday|tuesday|wednesday|thursday|friday|saturday|"
                   r"sunday|week|month)|\d+ (?:days|weeks|months) ago)\b", norm)
     if m:
@@ -207,7 +222,8 @@ def _clinic_hour(hour: int, meridiem: str | None, part: str | None) -> int:
 def _extract_time(norm: str) -> tuple[time | None, str | None, str]:
     """Find an exact time and a part of day; return them and the text without them."""
     part = None
-    part_match = re.search(r"\b(?:in the |this )?(morning|afternoon|evening)\b", norm)
+    part_match = re.search(r"\b(?:in the |this )?((?:early |late )?(?:morning|afternoon)|"
+                           r"evening)s?\b", norm)
     if part_match:
         part = part_match.group(1)
     if re.search(r"\b(?:noon|midday|lunch ?time)\b", norm):
@@ -298,6 +314,11 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
     norm = _numbers(text)
     asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available)\b",
                           norm))
+    if re.search(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", norm):
+        # "class until noon" (so after it), "before noon": a bound, not a time
+        bound = "before" if re.search(r"\bbefore (?:noon|midday)\b", norm) else "after"
+        norm = re.sub(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", f"{bound} 12 pm",
+                      norm)
     at, part, rest = _extract_time(norm)
     day = _extract_day(rest, now)
     if day is not None and day < now.date():
@@ -306,7 +327,7 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
     if part and at is None:
         earliest, latest = PARTS_OF_DAY[part]
     m = re.search(r"\b(after|before) (\d{1,2})(?::(\d{2}))? ?(am|pm)?\b", norm)
-    if m and at is not None and m.group(0).endswith(str(at.hour % 12 or 12)):
+    if m and at is not None and int(m.group(2)) == (at.hour % 12 or 12):
         at = None
     if m:
         bound = time(_clinic_hour(int(m.group(2)), m.group(4), part), int(m.group(3) or 0))
