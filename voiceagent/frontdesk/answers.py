@@ -148,6 +148,15 @@ def parse_field(
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+def _current_appointment(state: ConversationState) -> datetime | None:
+    """The start of the appointment being moved (local clinic time), if there is one."""
+    target = next((a for a in state.appointments
+                   if a.get("appointment_id") == state.target_appointment_id), None)
+    if target is None:
+        return None
+    return datetime.fromisoformat(target["start"]).replace(tzinfo=None)
+
+
 def store_request(state: ConversationState, request: AppointmentRequest,
                   text: str = "") -> None:
     """Keep a parsed "when" in the state (as JSON-friendly strings), with the weekdays the
@@ -159,6 +168,16 @@ def store_request(state: ConversationState, request: AppointmentRequest,
     day = request.day
     if day is not None and day.weekday() in excluded:
         day = None
+    at = request.at
+    current = _current_appointment(state)
+    if current is not None:
+        # moving a visit: "the same time on Wednesday", "same day, just later"
+        if re.search(r"\bsame time\b", norm) and at is None:
+            at = current.time()
+        if re.search(r"\bsame day\b", norm):
+            day = current.date()
+    request = AppointmentRequest(day=day, at=at, earliest=request.earliest,
+                                 latest=request.latest, asap=request.asap)
     state.request = {
         "day": day.isoformat() if day else None,
         "at": request.at.isoformat() if request.at else None,

@@ -494,6 +494,9 @@ class FrontDeskDialog:
             try:
                 store_request(self.state, parse_appointment_request(
                     u.text, self._local_now()).value, u.text)
+                if self.state.intent is not None and values["when"].readback:
+                    acks.append(f"{values['when'].readback[:1].upper()}"
+                                f"{values['when'].readback[1:]}, noted.")
             except IntakeError:
                 pass
         return " ".join(a for a in acks if a)
@@ -839,6 +842,8 @@ class FrontDeskDialog:
                 return bool(re.search(r"\d|\b(oh|zero|one|two|three|four|five|six|seven|"
                                       r"eight|nine)\b", u.text, re.I)) and "phone" not in \
                     u.values
+            if field == "payer" and "payer_named" in u.values:
+                return True  # "Blue Cross, X O F 2 2 5 ...": the plan, and its ID after it
             if field == "payer" and shape is Shape.OTHER:
                 return "payer_named" in u.values or "coverage_kind" in u.values or \
                     "plan_type" in u.values or _payer_words(u.text)

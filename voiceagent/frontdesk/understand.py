@@ -230,7 +230,9 @@ _SPANISH = re.compile(r"\b(spanish|espa[nñ]ol|habla|hablan|hablo)\b", re.I)
 _TIME_WORDS = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|"
     r"morning|mornings|afternoon|afternoons|evening|evenings|next week|this week|"
-    r"asap|as soon as possible|earliest|soonest|first available|noon|"
+    r"asap|as soon as possible|earliest|soonest|first available|noon|same time|same day|"
+    r"later that day|(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve) "
+    r"(o'?clock|thirty|fifteen|forty five|am|pm|a m|p m)|"
     r"\d{1,2}(:\d\d)? ?(am|pm|a m|p m|o'clock)|(at|around|after|before) (\d{1,2}|one|two|"
     r"three|four|five|six|seven|eight|nine|ten|eleven|twelve))\b", re.I)
 _DATE_CONTEXT = {
@@ -388,6 +390,17 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
     if m:
         out["subscriber_name"] = Value(m.group(1))
+    if "payer_named" in out and "member_id" not in out:
+        # "Blue Cross, X O F two two five one ...": the ID said right after the plan
+        m = re.search(r"[,;:]\s*((?:[A-Za-z]|zero|oh|one|two|three|four|five|six|seven|eight|"
+                      r"nine|\d)(?:[\s\-]+(?:[A-Za-z]|zero|oh|one|two|three|four|five|six|"
+                      r"seven|eight|nine|\d)){5,})\s*\.?$", text, re.I)
+        if m:
+            try:
+                ident = parse_member_id(m.group(1))
+                out["member_id"] = Value(ident.value, ident.readback)
+            except IntakeError:
+                pass
     for key in ("member_id", "group_number", "claim_number"):
         span = _after(_LABELLED[key], text)
         if not span:
