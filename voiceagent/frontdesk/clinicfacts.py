@@ -91,7 +91,10 @@ guys you're much""".split())
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            if len(word) > 4 and word[-1] == word[-2]:  # cancell -> cancel
+                word = word[:-1]
+            return word
     return word
 
 
@@ -99,7 +102,8 @@ def _stem(word: str) -> str:
 _SYNONYMS = {"stair": "elevator", "walker": "elevator", "wheelchair": "elevator",
              "handicap": "accessible", "handicapped": "accessible", "disabled": "accessible",
              "miss": "cancel", "notice": "cancel", "cancellation": "cancel",
-             "no-show": "cancel", "noshow": "cancel", "form": "paperwork",
+             "no-show": "cancel", "noshow": "cancel", "form": "paperwork", "charg": "fee",
+             "charge": "fee", "late": "cancel",
              "fill": "paperwork", "español": "spanish", "espanol": "spanish",
              "needle": "needling", "postpartum": "pelvic", "cost": "self-pay"}
 
@@ -113,7 +117,7 @@ _PRICE = re.compile(r"\b(how much|cost|costs|price|prices|pricing|charge|rate|ra
                     r"self ?pay|out of pocket|fee)\b")
 _ARRIVE = re.compile(r"\b(how early|arrive|arrival|get there|show up|be there|come early)\b")
 _HOURS = re.compile(r"\b(hours|open|opens|close|closes|closed|closing|opening|evenings?|"
-                    r"nights?|weekends?|saturdays?|sundays?|late|holiday|thanksgiving|"
+                    r"nights?|weekends?|saturdays?|sundays?|holiday|thanksgiving|"
                     r"christmas|new year'?s?)\b")
 
 

@@ -207,7 +207,10 @@ class FrontDeskDialog:
                                  prompt=self.state.last_prompt)
             return
         if self.state.step == steps.CONFIRM:
-            self.state.caller_confirmed = u.yes
+            # "no, I'll rebook later; just cancel it please" asks for the action all the same
+            self.state.caller_confirmed = u.yes or bool(re.search(
+                r"\b(just |please |go ahead and |yes,? )(cancel|book|move|change) it\b|"
+                r"\b(cancel|book|move) it,? please\b", text, re.I))
         if self.capability == "capable":
             yield from self._capable_turn(text, u)
         else:
@@ -920,6 +923,8 @@ class FrontDeskDialog:
         if self.state.intent == intents.RESCHEDULE and target is not None:
             args["appointment_type"] = target["appointment_type_id"]  # same kind of visit
         provider = self._preferred_provider()
+        if provider is None and self.state.intent == intents.RESCHEDULE and target is not None:
+            provider = target.get("provider_id")  # the same therapist, unless asked otherwise
         if provider is not None:
             args["provider_id"] = provider
         skip = set((self.state.request or {}).get("not_weekdays") or [])

@@ -533,7 +533,7 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
 def name_in(text: str, clinic: ClinicConfig) -> str | None:
     """A first and last name inside a longer answer ("Oh sure, it's Walter, Walter Brennan,
     like the old actor"): the first two capitalised words in a row that read as a name."""
-    for m in re.finditer(r"\b([A-Z][a-z'\-]+)\s+([A-Z][a-z'\-]+)\b", text):
+    for m in re.finditer(rf"\b({_NAME})\s+({_NAME})\b", text):
         if _plausible_name(m.group(1), m.group(2), clinic) and m.group(1).lower() not in (
                 "i", "i'm", "it's", "oh", "hi", "hello", "well", "okay", "sure", "yes", "so"):
             return f"{m.group(1)} {m.group(2)}"

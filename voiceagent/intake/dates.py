@@ -113,6 +113,17 @@ def parse_past_date(
             except ValueError:
                 day = None
     now = datetime.combine(today, time(12, 0))
+    triple = re.fullmatch(r"\s*(\d{1,2})[ /.\-]+(\d{1,2})[ /.\-]+(\d{2}|\d{4})\s*[.!]?\s*", norm)
+    if day is None and triple and not recent:
+        # "ten ten oh one", "3/15/70": month, day, year as numbers
+        month_, day_, year_ = (int(g) for g in triple.groups())
+        if len(triple.group(3)) == 2:
+            century = today.year // 100 * 100
+            year_ = century + year_ if century + year_ <= today.year else century - 100 + year_
+        try:
+            day = date(year_, month_, day_)
+        except ValueError:
+            day = None
     for match in (spoken, day_first, numeric, year_first):
         if match and day is None:
             phrase = match.group(0)
@@ -138,6 +149,16 @@ def parse_past_date(
         # "oh three oh three nineteen eighty-two": MMDDYYYY read as digits
         try:
             day = date(int(digits[4:]), int(digits[:2]), int(digits[2:4]))
+        except ValueError:
+            day = None
+    if day is None and len(digits) == 6 and not recent and not re.search(_MONTH, norm) and \
+            not re.search(r"\b[a-z]\b", norm.replace(" o ", " ")):
+        # "ten ten oh one": MMDDYY
+        yy = int(digits[4:])
+        century = today.year // 100 * 100
+        year_ = century + yy if century + yy <= today.year else century - 100 + yy
+        try:
+            day = date(year_, int(digits[:2]), int(digits[2:4]))
         except ValueError:
             day = None
     if day is None:
