@@ -97,7 +97,7 @@ def test_garbled_model_output_falls_back_to_the_templates(backend):
 
 
 def test_small_mode_asks_the_llm_only_when_the_router_is_unsure(backend):
-    llm = ScriptedLLM(['"leave_message"'])
+    llm = ScriptedLLM(['"message"'])
     dialog = FrontDeskDialog(backend, llm=llm, capability="small")
     list(dialog.greeting())
     list(dialog.respond(UserTurn("I want to book an appointment")))
@@ -113,7 +113,7 @@ def test_small_mode_asks_the_llm_only_when_the_router_is_unsure(backend):
 
 
 def test_a_wrong_guess_from_the_small_model_is_declined_and_nothing_starts(backend):
-    llm = ScriptedLLM(['"cancel_appointment"'])
+    llm = ScriptedLLM(['"cancel"'])
     dialog = FrontDeskDialog(backend, llm=llm, capability="small")
     list(dialog.greeting())
     list(dialog.respond(UserTurn("uh my doctor said something about you guys")))
