@@ -304,4 +304,8 @@ def create_app(
                      "outcome": c.outcome, "patient_id": c.patient_id,
                      "turns": len(c.turns), "tool_calls": len(c.tool_calls)} for c in rows]
 
+    # --- the staff workspace at /app (its own session-or-token guard) -----------------
+    from voiceagent.web import mount_workspace
+
+    mount_workspace(app, frontdesk, api_token=api_token, config=config)
     return app
