@@ -28,6 +28,8 @@ Typical use:
   voiceagent call --wav in.wav --out agent.wav --report report.json
                                     run one offline call from WAV files
   voiceagent chat                   talk to the front desk brain in text
+  voiceagent users add NAME --role admin
+                                    create the first workspace account (then open /app)
 
 Configuration: configs/pipeline.yaml (models, audio, SIP, HTTP, data) and
 configs/clinic.yaml (the clinic). Secrets come from the environment:
@@ -83,6 +85,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "talk": ("voiceagent.channels.local", "talk to the agent with a microphone and speaker"),
     "chat": ("voiceagent.channels.text", "talk to the front desk in text (or run a script)"),
     "bench": ("voiceagent.bench.cli", "measure per-stage latency on a generated corpus"),
+    # the staff workspace's accounts
+    "users": ("voiceagent.web.users_cli", "add, list and disable staff accounts of the workspace"),
 }
 
 

@@ -30,7 +30,7 @@ class LiveBoard:
     """Calls in progress and component health, shared between threads."""
 
     models: dict[str, str] = field(default_factory=dict)  # role -> model id
-    sip: str = "not started"  # "registered", "listening (allowlist)", "off", an error
+    sip: Callable[[], str] = lambda: "off"  # "registered", "listening on ...", "not ..."
     _calls: dict[str, LiveCall] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -69,7 +69,8 @@ def render(request: Request, name: str, staff: Staff | None, ws: Workspace,
         if may_read_audit(staff.role):
             nav.append(("audit", "Audit log", "audit"))
     return TEMPLATES.TemplateResponse(request, name, {
-        "base": base(request), "staff": staff, "ws": ws, "clinic": ws.clinic, "nav": nav, "roles": LABELS,
+        "base": base(request), "staff": staff, "ws": ws, "clinic": ws.clinic, "nav": nav,
+        "roles": LABELS,
         "idle_seconds": int(ws.settings.idle.total_seconds()), **context})
 
 
@@ -109,6 +110,7 @@ def login(request: Request, ws: WorkspaceDep, username: Annotated[str, Form()],
           password: Annotated[str, Form()], login_token: Annotated[str, Form()],
           next: Annotated[str, Form()] = "") -> Response:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
+    problem: str | None
     if not cookie or not secrets.compare_digest(cookie, login_token):
         problem = "The sign-in form expired; please try again."
     else:
@@ -116,11 +118,11 @@ def login(request: Request, ws: WorkspaceDep, username: Annotated[str, Form()],
                               policy=ws.settings.lockout)
         if result.user is not None:
             token, _csrf = start(ws.store, result.user, ws.now())
-            response = RedirectResponse(_safe_next(request, next), status_code=303)
-            response.set_cookie(ws.settings.cookie_name, token, httponly=True,
-                                samesite="strict", secure=_secure(request))
-            response.delete_cookie(LOGIN_COOKIE)
-            return response
+            done = RedirectResponse(_safe_next(request, next), status_code=303)
+            done.set_cookie(ws.settings.cookie_name, token, httponly=True,
+                            samesite="strict", secure=_secure(request))
+            done.delete_cookie(LOGIN_COOKIE)
+            return done
         problem = result.problem
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", None, ws, login_token=token, next=next,
