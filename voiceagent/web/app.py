@@ -43,8 +43,8 @@ def create_workspace(frontdesk: FrontDesk, *, api_token: str | None = None,
     web = FastAPI(title="voiceagent workspace", docs_url=None, redoc_url=None,
                   openapi_url=None)
     ws = Workspace(frontdesk, api_token, settings or WorkspaceSettings(), config=config)
-    if clock is not None:
-        ws.clock = clock
+    # the agent's own clock unless told otherwise: staff and agent see the same "now"
+    ws.clock = clock or (lambda: frontdesk.clock())
     if live is not None:
         ws.live = live
     web.state.workspace = ws
