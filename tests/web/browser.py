@@ -68,9 +68,14 @@ class LiveServer:
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    from selenium.common.exceptions import WebDriverException
+
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except WebDriverException:
+            value = None  # the page is being replaced under the query: ask again
         if value:
             return value
         if time.monotonic() > deadline:

@@ -7,7 +7,7 @@ the database's refusal of overlap), then the booking. There is no second path.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -41,9 +41,15 @@ class Block:
 @dataclass(frozen=True)
 class Day:
     day: date
-    hours: str | None  # opening hours, or None when closed
+    hours: str | None  # the provider's (else the clinic's) hours, or None when closed
     note: str | None  # closure name, time off
     blocks: list[Block]
+    off: list[tuple[int, int]] = field(default_factory=list)  # the provider's breaks and
+    # hours outside their shift, as minutes after midnight
+
+
+def _minute(at: time) -> int:
+    return 24 * 60 if at == time.max else at.hour * 60 + at.minute
 
 
 @dataclass(frozen=True)
@@ -97,19 +103,27 @@ def week(store: Store, clinic: ClinicConfig, *, actor: Actor, monday: date,
         opening = clinic.hours_on(day)
         closure = clinic.closure_on(day)
         note = closure.name if closure else None
+        shown = str(opening) if opening else None
+        off: list[tuple[int, int]] = []
         if provider is not None and opening is not None:
             worked = provider.hours.on(day)
             if day in provider.time_off:
                 note = "time off"
             elif worked is None:
                 note = "not working"
+            else:
+                shown = f"works {worked}"
+                off = [(_minute(opening.start), _minute(worked.start)),
+                       (_minute(worked.end), _minute(opening.end)),
+                       *((_minute(b.start), _minute(b.end)) for b in provider.breaks_on(day))]
+                off = [(a, b) for a, b in off if b > a]
         if opening is not None:
             first = min(first, opening.start.hour * 60 + opening.start.minute)
             end_minute = (24 * 60 if opening.end == time.max
                           else opening.end.hour * 60 + opening.end.minute)
             last = max(last, end_minute)
-        days.append(Day(day, str(opening) if opening else None, note,
-                        sorted(per_day.get(day, []), key=lambda b: b.start)))
+        days.append(Day(day, shown, note,
+                        sorted(per_day.get(day, []), key=lambda b: b.start), off))
     if first >= last:
         first, last = 8 * 60, 17 * 60
     return Week(monday, days, first, last)
