@@ -206,11 +206,12 @@ def test_front_desk_moves_the_calls_lead_to_contacted(world: World, browser: Any
     from selenium.webdriver.support.ui import Select
 
     sign_in(browser, world, "dana", "leads")
-    screenshot(browser, "05-leads")
     card = browser.find_element(By.ID, f"lead-{world.lead_id}")
     assert "Jane Whitaker" in card.text and "Dr. Helen Marsh" in card.text
     stage = Select(card.find_element(By.NAME, "stage"))
     reason = card.find_element(By.NAME, "lost_reason")
+    assert not reason.is_displayed()
+    screenshot(browser, "05-leads")
     stage.select_by_value("lost")
     assert reason.is_displayed()  # lost asks for a reason ...
     stage.select_by_value("contacted")
@@ -349,7 +350,7 @@ def test_a_session_idles_out(world: World, browser: Any) -> None:
 def test_pages_fit_a_front_desk_phone_screen(world: World) -> None:
     driver = chromium(390, 844)
     try:
-        sign_in(driver, world, "dana")
+        sign_in(driver, world, "ada")  # an admin: every inbox
         for page, name in (("", "15-today-small"), ("messages", "16-messages-small")):
             driver.get(world.url(page))
             overflow = driver.execute_script(

@@ -61,7 +61,7 @@
     const reason = form.querySelector("select[name=lost_reason]");
     if (!reason) return;
     const lost = select.value === "lost";
-    reason.hidden = !lost;
+    (reason.closest("label") || reason).hidden = !lost;
     reason.required = lost;
     if (!lost) reason.value = "";
   }
