@@ -242,3 +242,19 @@ def test_the_write_endpoints_are_documented_in_the_apis_openapi(env: Env) -> Non
         assert path in paths, path
     assert "bearer" in schema["components"]["securitySchemes"]
     assert not any(p.startswith("/app/") and "api" not in p for p in paths)
+
+
+def test_today_shows_the_serving_processs_live_calls_models_and_sip_state(env: Env) -> None:
+    from voiceagent.web.live import LiveBoard
+
+    desk = env.signed_in("desk").client
+    assert "not answering calls" in desk.get("/app/").text
+    board = LiveBoard(models={"stt": "whisper-tiny-en", "llm": "smollm2-135m-instruct"},
+                      sip=lambda: "registered")
+    board.call_started("c-1", "sip:+16085550100@trunk", lambda: "collect_dob")
+    desk.app.state.live_board = board  # what `voiceagent serve` sets
+    page = desk.get("/app/").text
+    assert "sip:+16085550100@trunk" in page and "collect dob" in page
+    assert "whisper-tiny-en" in page and ">registered<" in page
+    board.call_ended("c-1")
+    assert "No call in progress." in desk.get("/app/").text

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.models import StaffSession, StaffUser
@@ -43,10 +43,14 @@ def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+KEEP_ENDED = timedelta(days=30)  # ended sessions stay this long (who was signed in when)
+
+
 def start(store: Store, member: StaffMember, now: datetime) -> tuple[str, str]:
     """A new session for ``member``: returns (cookie token, CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     with store.transaction() as session:
+        session.execute(delete(StaffSession).where(StaffSession.last_seen_at < now - KEEP_ENDED))
         session.add(StaffSession(id=_key(token), user_id=member.user_id, csrf_token=csrf,
                                  created_at=now, last_seen_at=now))
     return token, csrf
