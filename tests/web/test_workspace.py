@@ -258,3 +258,19 @@ def test_today_shows_the_serving_processs_live_calls_models_and_sip_state(env: E
     assert "whisper-tiny-en" in page and ">registered<" in page
     board.call_ended("c-1")
     assert "No call in progress." in desk.get("/app/").text
+
+
+def test_write_endpoints_answer_404_for_missing_records_and_422_for_bad_requests(
+        env: Env) -> None:
+    desk = env.signed_in("desk")
+    assert desk.post("/app/api/appointments/999/cancel", {}).status_code == 404
+    assert desk.post("/app/api/messages/999/comments", {"text": "x"}).status_code == 404
+    assert desk.post("/app/api/leads/999/stage", {"stage": "contacted"}).status_code == 422
+    unknown = desk.post("/app/api/appointments", {
+        "appointment_type_id": "massage", "provider_id": "alex", "start": "2026-11-24T10:00",
+        "patient_id": 1})
+    assert unknown.status_code == 422 and "evaluation" in unknown.json()["detail"]["reason"]
+    no_patient = desk.post("/app/api/appointments", {
+        "appointment_type_id": "evaluation", "provider_id": "alex",
+        "start": "2026-11-24T10:00"})
+    assert no_patient.status_code == 422

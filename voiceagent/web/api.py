@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from voiceagent.clinic import leads as clinic_leads
-from voiceagent.clinic.errors import ClinicError, InvalidInput, InvalidStageMove
+from voiceagent.clinic.errors import ClinicError
 from voiceagent.web import calendar, inbox
 from voiceagent.web.auth import Staff, api_staff, require, workspace
 from voiceagent.web.context import Workspace
@@ -72,8 +72,15 @@ class CancelIn(BaseModel):
     reason: str | None = Field(None, max_length=200)
 
 
+NOT_FOUND = {"unknown_appointment", "unknown_patient"}
+UNPROCESSABLE = {"invalid_input", "invalid_stage_move", "unknown_appointment_type",
+                 "unknown_provider"}
+
+
 def _clinic_error(exc: ClinicError) -> HTTPException:
-    status = 422 if isinstance(exc, InvalidInput | InvalidStageMove) else 409
+    """404 for a missing record, 422 for a request that can never work, 409 for a rule the
+    current state breaks (a taken slot, too short notice, a closed day)."""
+    status = 404 if exc.code in NOT_FOUND else 422 if exc.code in UNPROCESSABLE else 409
     return HTTPException(status, {"code": exc.code, "reason": str(exc)})
 
 
