@@ -250,7 +250,7 @@ def test_front_desk_assigns_a_message_and_closes_it(world: World, browser: Any) 
     assert "Booked for Tuesday 9:00" in closed.text and "assigned to sam" in closed.text
 
 
-def test_front_desk_books_from_the_calendar_and_a_double_booking_is_refused(
+def test_front_desk_books_reschedules_from_the_calendar_and_a_double_booking_is_refused(
         world: World, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
@@ -293,7 +293,20 @@ def test_front_desk_books_from_the_calendar_and_a_double_booking_is_refused(
     browser.get(world.url(f"calendar?week={world.day}&provider=dr-okafor"))
     week = browser.find_element(By.ID, "week").text
     assert "Raj Patel" in week and "Eve Stone" not in week
+    # Ann Lee moves to 15:00 through the appointment's own dialog
+    ann = next(a for a in browser.find_elements(By.CSS_SELECTOR, ".appt[data-id]")
+               if "Ann Lee" in a.text)
+    ann.click()
+    change = browser.find_element(By.ID, "change")
+    wait_for(change.is_displayed, what="the change dialog")
+    browser.execute_script("arguments[0].value = arguments[1]",
+                           change.find_element(By.NAME, "start"), f"{world.day}T15:00")
+    change.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait_for(lambda: "15:00 Ann Lee" in browser.find_element(By.ID, "week").text,
+             what="Ann Lee at 15:00")
     browser.get(world.url(f"calendar/day?day={world.day}"))
+    day_list = browser.find_element(By.TAG_NAME, "main").text
+    assert "15:00–16:00 Ann Lee" in day_list and "14:00–15:00" not in day_list
     screenshot(browser, "10-day-list")
 
 
