@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.web import api, pages
-from voiceagent.web.auth import LoginRequired
+from voiceagent.web.auth import LoginRequired, page_staff
 from voiceagent.web.context import Workspace, WorkspaceSettings
 from voiceagent.web.live import LiveBoard
 
@@ -63,7 +63,11 @@ def create_workspace(frontdesk: FrontDesk, *, api_token: str | None = None,
         path = request.url.path.removeprefix(request.scope.get("root_path", ""))
         if path.startswith("/api/"):
             return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
-        response = pages.render(request, "error.html", None, ws, status=exc.status_code,
+        try:
+            staff = page_staff(request)  # a signed-in user keeps the navigation
+        except LoginRequired:
+            staff = None
+        response = pages.render(request, "error.html", staff, ws, status=exc.status_code,
                                 detail=exc.detail)
         response.status_code = exc.status_code
         return response

@@ -7,10 +7,12 @@ billing message whichever way the request arrives.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
@@ -26,6 +28,12 @@ TARGET_BY_PRIORITY = {"urgent": timedelta(hours=1), "high": timedelta(hours=4),
                       "normal": timedelta(hours=24), "low": timedelta(hours=72)}
 RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 MAX_COMMENT = 2000
+
+
+class ActivityKind(enum.StrEnum):
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    STATUS = "status"
 
 
 class Forbidden(PermissionError):
@@ -84,7 +92,7 @@ def response_target(clinic: ClinicConfig, category: str, priority: str) -> timed
     return TARGET_BY_PRIORITY.get(priority, TARGET_BY_PRIORITY["normal"])
 
 
-def _cards(session, clinic: ClinicConfig, rows: list[Message],  # type: ignore[no-untyped-def]
+def _cards(session: Session, clinic: ClinicConfig, rows: list[Message],
            now: datetime) -> list[MessageCard]:
     who = names(session, (m.patient_id for m in rows))
     activity: dict[int, list[Activity]] = {}
@@ -98,7 +106,8 @@ def _cards(session, clinic: ClinicConfig, rows: list[Message],  # type: ignore[n
     out = []
     for m in rows:
         acts = activity.get(m.id, [])
-        assignee = next((a.assignee for a in reversed(acts) if a.kind == "assign"), None)
+        assignee = next((a.assignee for a in reversed(acts) if a.kind == ActivityKind.ASSIGN),
+                        None)
         due = m.created_at + response_target(clinic, m.category, m.priority)
         out.append(MessageCard(
             m.id, m.category, category_names.get(m.category, m.category), m.priority,
@@ -137,7 +146,7 @@ def waiting_by_owner(store: Store, clinic: ClinicConfig, now: datetime) -> dict[
     return out
 
 
-def _visible(session, message_id: int, role: Role) -> Message:  # type: ignore[no-untyped-def]
+def _visible(session: Session, message_id: int, role: Role) -> Message:
     row = session.get(Message, message_id)
     if row is None:
         raise NotFound(f"no message {message_id}")
@@ -166,8 +175,8 @@ def assign(store: Store, clinic: ClinicConfig, message_id: int, assignee: str, *
         if not may_see_message(Role(user.role), row.owner_role):
             raise BadRequest(f"{user.username} ({user.role}) does not work "
                              f"{row.owner_role} messages")
-        session.add(MessageActivity(message_id=row.id, kind="assign", actor=actor.name,
-                                    assignee=user.username, at=now))
+        session.add(MessageActivity(message_id=row.id, kind=ActivityKind.ASSIGN.value,
+                                    actor=actor.name, assignee=user.username, at=now))
         if row.status == MessageStatus.OPEN:
             row.status = MessageStatus.IN_PROGRESS
         audit.record(session, actor, "assign", "message", row.id)
@@ -184,8 +193,8 @@ def comment(store: Store, clinic: ClinicConfig, message_id: int, text: str, *, r
         raise BadRequest(f"a comment is at most {MAX_COMMENT} characters")
     with store.transaction() as session:
         row = _visible(session, message_id, role)
-        session.add(MessageActivity(message_id=row.id, kind="comment", actor=actor.name,
-                                    text=text, at=now))
+        session.add(MessageActivity(message_id=row.id, kind=ActivityKind.COMMENT.value,
+                                    actor=actor.name, text=text, at=now))
         audit.record(session, actor, "comment", "message", row.id)
         session.flush()
         return _cards(session, clinic, [row], now)[0]
@@ -202,8 +211,8 @@ def set_status(store: Store, clinic: ClinicConfig, message_id: int, status: str,
     with store.transaction() as session:
         label = "closed" if status == MessageStatus.DONE else f"set to {status.replace('_', ' ')}"
         text = f"{label}: {note.strip()}" if note and note.strip() else label
-        session.add(MessageActivity(message_id=message_id, kind="status", actor=actor.name,
-                                    text=text[:MAX_COMMENT], at=now))
+        session.add(MessageActivity(message_id=message_id, kind=ActivityKind.STATUS.value,
+                                    actor=actor.name, text=text[:MAX_COMMENT], at=now))
         row = session.get(Message, message_id)
         assert row is not None
         session.flush()

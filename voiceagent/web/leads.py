@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
@@ -22,6 +24,7 @@ from voiceagent.clinic.models import (
     Message,
     MessageActivity,
 )
+from voiceagent.web.inbox import ActivityKind
 from voiceagent.web.people import names
 
 STAGES: list[str] = [s.value for s in ORDER] + [LeadStage.LOST.value]
@@ -89,8 +92,8 @@ def board(store: Store, clinic: ClinicConfig, *, actor: Actor, now: datetime,
 def board_choices(store: Store) -> tuple[list[str], list[str], list[str]]:
     """Sources, referring physicians and owner roles present (for the filter menus)."""
     with store.transaction() as session:
-        def distinct(column):  # type: ignore[no-untyped-def]
-            return sorted(v for v in session.scalars(select(column).distinct()) if v)
+        def distinct(column: InstrumentedAttribute[Any]) -> list[str]:
+            return sorted(str(v) for v in session.scalars(select(column).distinct()) if v)
 
         return (distinct(Lead.source), distinct(Lead.referring_provider_name),
                 distinct(Lead.owner_role))
@@ -168,8 +171,8 @@ def timeline(store: Store, clinic: ClinicConfig, lead_id: int, *,
 
 
 def _activity_text(act: MessageActivity) -> str:
-    if act.kind == "assign":
+    if act.kind == ActivityKind.ASSIGN:
         return f"message #{act.message_id} assigned to {act.assignee}"
-    if act.kind == "comment":
+    if act.kind == ActivityKind.COMMENT:
         return f"comment on message #{act.message_id}: {act.text}"
     return f"message #{act.message_id} {act.text or act.kind}"

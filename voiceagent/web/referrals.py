@@ -9,6 +9,7 @@ after its evaluation still counts as evaluated. Evaluations booked: the lead rea
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -85,7 +86,7 @@ def report(store: Store, clinic: ClinicConfig, *, actor: Actor, first: date | No
                          count("in_plan_of_care"), count("discharged"),
                          round(statistics.median(waits), 1) if waits else None)
 
-    def grouped(key) -> list[SourceRow]:  # type: ignore[no-untyped-def]
+    def grouped(key: Callable[[Lead], str]) -> list[SourceRow]:
         groups: dict[str, list[Lead]] = {}
         for lead in leads:
             groups.setdefault(key(lead), []).append(lead)
