@@ -274,3 +274,15 @@ def test_write_endpoints_answer_404_for_missing_records_and_422_for_bad_requests
         "appointment_type_id": "evaluation", "provider_id": "alex",
         "start": "2026-11-24T10:00"})
     assert no_patient.status_code == 422
+
+
+def test_filter_forms_submitted_empty_show_everything_and_a_bad_date_is_named(
+        env: Env) -> None:
+    boss = env.signed_in("boss").client
+    for path in ("/app/calls?first=&last=&outcome=&channel=", "/app/referrals?first=&last=",
+                 "/app/calendar?week=&provider=&room=", "/app/calendar/day?day=",
+                 "/app/audit?actor=&entity=&entity_id=", "/app/messages?scope=&closed=",
+                 "/app/leads?source=&referring=&owner="):
+        assert boss.get(path).status_code == 200, path
+    bad = boss.get("/app/calls?first=yesterday")
+    assert bad.status_code == 400 and "from must be a date (YYYY-MM-DD)" in bad.text

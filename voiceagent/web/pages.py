@@ -48,6 +48,16 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def _day(value: str | None, name: str) -> date | None:
+    """A date from a filter form: empty means "not given"; nonsense is a clear 400."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, f"{name} must be a date (YYYY-MM-DD)") from None
+
+
 def _label(value: str | None) -> str:
     return (value or "—").replace("_", " ")
 
@@ -160,15 +170,16 @@ def today_page(request: Request, staff: StaffDep, ws: WorkspaceDep) -> HTMLRespo
 
 @router.get("/calls")
 def calls_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
-               first: date | None = None, last: date | None = None,
+               first: str | None = None, last: str | None = None,
                outcome: str | None = None, channel: str | None = None) -> HTMLResponse:
     require(may_read_calls(staff.role), "read call records")
-    rows = calls.list_calls(ws.store, ws.clinic, actor=staff.actor, first=first, last=last,
+    day_from, day_to = _day(first, "from"), _day(last, "to")
+    rows = calls.list_calls(ws.store, ws.clinic, actor=staff.actor, first=day_from, last=day_to,
                             outcome=outcome or None, channel=channel or None)
     outcomes, channels = calls.filter_choices(ws.store)
     return render(request, "calls.html", staff, ws, page="calls", rows=rows,
                   outcomes=outcomes, channels=channels,
-                  filters={"first": first, "last": last, "outcome": outcome or "",
+                  filters={"first": day_from, "last": day_to, "outcome": outcome or "",
                            "channel": channel or ""})
 
 
@@ -227,13 +238,15 @@ def lead_page(request: Request, lead_id: int, staff: StaffDep,
 
 @router.get("/messages")
 def messages_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
-                  scope: str | None = None, closed: bool = False) -> HTMLResponse:
+                  scope: str | None = None, closed: str | None = None) -> HTMLResponse:
+    show_closed = closed in ("true", "on", "1")
     chosen = Role(scope) if scope in {r.value for r in Role} - {"admin"} else None
     cards = inbox.inbox(ws.store, ws.clinic, role=staff.role, actor=staff.actor, now=ws.now(),
-                        scope=chosen if staff.role == Role.ADMIN else None, show_closed=closed)
+                        scope=chosen if staff.role == Role.ADMIN else None,
+                        show_closed=show_closed)
     assignees = {c.message_id: inbox.assignable_users(ws.store, c.owner_role) for c in cards}
     return render(request, "messages.html", staff, ws, page="messages", cards=cards,
-                  assignees=assignees, scope=scope or "", closed=closed)
+                  assignees=assignees, scope=scope or "", closed=show_closed)
 
 
 @router.get("/messages/{message_id}")
@@ -257,10 +270,10 @@ def message_page(request: Request, message_id: int, staff: StaffDep,
 
 @router.get("/calendar")
 def calendar_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
-                  week: date | None = None, provider: str | None = None,
+                  week: str | None = None, provider: str | None = None,
                   room: str | None = None) -> HTMLResponse:
     today_local = ws.now().astimezone(ws.clinic.tz).date()
-    monday = calendar.monday_of(week or today_local)
+    monday = calendar.monday_of(_day(week, "week") or today_local)
     provider_ids = [p.id for p in ws.clinic.providers]
     room_ids = [r.id for r in ws.clinic.rooms]
     if room not in room_ids:
@@ -277,8 +290,8 @@ def calendar_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
 
 @router.get("/calendar/day")
 def day_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
-             day: date | None = None) -> HTMLResponse:
-    chosen = day or ws.now().astimezone(ws.clinic.tz).date()
+             day: str | None = None) -> HTMLResponse:
+    chosen = _day(day, "day") or ws.now().astimezone(ws.clinic.tz).date()
     rows = calendar.day_list(ws.store, ws.clinic, actor=staff.actor, day=chosen)
     return render(request, "day.html", staff, ws, page="calendar", day=chosen, rows=rows,
                   providers={p.id: p.name for p in ws.clinic.providers},
@@ -290,11 +303,13 @@ def day_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
 
 @router.get("/referrals")
 def referrals_page(request: Request, staff: StaffDep, ws: WorkspaceDep,
-                   first: date | None = None, last: date | None = None) -> HTMLResponse:
+                   first: str | None = None, last: str | None = None) -> HTMLResponse:
     require(may_read_calls(staff.role), "see referral reports")
-    result = referrals.report(ws.store, ws.clinic, actor=staff.actor, first=first, last=last)
+    day_from, day_to = _day(first, "from"), _day(last, "to")
+    result = referrals.report(ws.store, ws.clinic, actor=staff.actor, first=day_from,
+                              last=day_to)
     return render(request, "referrals.html", staff, ws, page="referrals", report=result,
-                  first=first, last=last)
+                  first=day_from, last=day_to)
 
 
 @router.get("/settings")
@@ -309,8 +324,13 @@ def settings_page(request: Request, staff: StaffDep, ws: WorkspaceDep) -> HTMLRe
     checks.append(("clinic consistency", "fail" if problems else "ok",
                    "; ".join(f"{'.'.join(map(str, path))}: {why}" for path, why in problems)
                    or "providers, rooms, appointment types and categories agree", ""))
-    text = yaml.safe_dump(ws.clinic.model_dump(mode="json"), sort_keys=False, width=96,
-                          allow_unicode=True)
+    try:  # the file itself, comments and all, when this process loaded it from one
+        text = ws.config.clinic.read_text(encoding="utf-8") if ws.config else None
+    except OSError:
+        text = None
+    if text is None:
+        text = yaml.safe_dump(ws.clinic.model_dump(mode="json", exclude_none=True),
+                              sort_keys=False, width=96, allow_unicode=True)
     users = list_users(ws.store) if staff.role == Role.ADMIN else []
     return render(request, "settings.html", staff, ws, page="settings", checks=checks,
                   clinic_yaml=text, users=users,
