@@ -92,6 +92,7 @@ def test_leads_board_moves_a_lead_and_lost_needs_a_reason(env: Env) -> None:
     timeline = desk.client.get(f"/app/leads/{lead.lead_id}").text
     assert "stage new → contacted" in timeline and "staff:desk" in timeline
     assert "(lost: cost): price" in timeline
+    assert f'data-api="leads/{lead.lead_id}/owner"' in timeline  # hand the lead over
     filtered = desk.client.get("/app/leads", params={"source": "web"}).text
     assert f'id="lead-{lead.lead_id}"' not in filtered
     assert desk.post(f"/app/api/leads/{lead.lead_id}/owner",

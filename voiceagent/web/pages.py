@@ -34,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 StaffDep = Annotated[Staff, Depends(page_staff)]
 WorkspaceDep = Annotated[Workspace, Depends(workspace)]
 
+# who a lead can be handed to, beside any owner already in use
+OWNER_ROLES = ("front_desk", "intake_coordinator", "billing", "clinic_manager")
 WHY = {
     EndReason.IDLE.value: "You were signed out after a period without activity.",
     EndReason.SIGNED_OUT.value: "You are signed out.",
@@ -228,7 +230,9 @@ def lead_page(request: Request, lead_id: int, staff: StaffDep,
     if card is None:
         raise HTTPException(404, "no such lead")
     events = leads.timeline(ws.store, ws.clinic, lead_id, actor=staff.actor)
+    owners = sorted({*OWNER_ROLES, *leads.board_choices(ws.store)[2], card.owner_role})
     return render(request, "lead.html", staff, ws, page="leads", lead=card, events=events,
+                  owners=owners,
                   stages=leads.STAGES, lost_reasons=leads.LOST_REASONS,
                   can_move=may_work_leads(staff.role))
 
