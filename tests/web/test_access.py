@@ -95,6 +95,8 @@ def test_five_wrong_passwords_lock_the_account_for_fifteen_minutes(env: Env) -> 
     assert locked.status_code == 401 and "locked" in locked.text
     env.clock[0] += timedelta(minutes=16)
     assert sign_in(client, "desk", PASSWORD).status_code == 303
+    audit = env.signed_in("boss").client.get("/app/audit?actor=staff:desk").text
+    assert audit.count("sign_in_failed") == 5 and "locked" in audit and ">sign_in<" in audit
 
 
 def test_a_session_idle_past_the_limit_is_signed_out(env: Env) -> None:
@@ -179,5 +181,9 @@ def test_only_the_front_desk_and_admins_read_calls_and_only_admins_the_audit_log
 def test_pages_carry_headers_that_keep_them_out_of_frames_and_caches(env: Env) -> None:
     page = env.signed_in("desk").client.get("/app/")
     assert page.headers["x-frame-options"] == "DENY"
-    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    policy = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    nonce = re.search(r"script-src 'nonce-([^']+)'", policy)
+    assert nonce and f'<script nonce="{nonce[1]}">' in page.text  # only the page's own script
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
     assert page.headers["cache-control"] == "no-store"

@@ -14,6 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 
+from voiceagent.clinic import audit
+from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.models import StaffUser
 from voiceagent.web.roles import Role
@@ -136,12 +138,15 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime,
             minutes = max(1, round((row.locked_until - now).total_seconds() / 60))
             return SignIn(None, f"this account is locked after repeated failed sign-ins; try "
                                 f"again in {minutes} minutes or ask an admin to unlock it")
+        who = Actor(f"staff:{row.username}")
         if not _verify(row.password_hash, password) or not row.active:
+            audit.record(session, who, "sign_in_failed", "staff_user", row.username)
             if row.active:
                 row.failed_logins += 1
                 if row.failed_logins >= policy.max_failures:
                     row.locked_until = now + policy.lock_for
                     row.failed_logins = 0
+                    audit.record(session, who, "locked", "staff_user", row.username)
                     minutes = round(policy.lock_for.total_seconds() / 60)
                     return SignIn(None, f"too many failed sign-ins: this account is locked "
                                         f"for {minutes} minutes")
@@ -149,6 +154,7 @@ def authenticate(store: Store, username: str, password: str, *, now: datetime,
         if _HASHER.check_needs_rehash(row.password_hash):
             row.password_hash = _HASHER.hash(password)
         row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+        audit.record(session, who, "sign_in", "staff_user", row.username)
         session.flush()
         return SignIn(_member(row))
 

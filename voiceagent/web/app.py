@@ -24,9 +24,7 @@ from voiceagent.web.live import LiveBoard
 PREFIX = "/app"
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                               "script-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-                               "media-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "Content-Security-Policy": pages.content_policy(),  # pages set their own, with a nonce
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",

@@ -80,10 +80,21 @@ def render(request: Request, name: str, staff: Staff | None, ws: Workspace,
         nav.append(("settings", "Settings", "settings"))
         if may_read_audit(staff.role):
             nav.append(("audit", "Audit log", "audit"))
-    return TEMPLATES.TemplateResponse(request, name, {
-        "base": base(request), "staff": staff, "ws": ws, "clinic": ws.clinic, "nav": nav,
-        "roles": LABELS,
+    nonce = secrets.token_urlsafe(16)
+    response = TEMPLATES.TemplateResponse(request, name, {
+        "nonce": nonce, "base": base(request), "staff": staff, "ws": ws, "clinic": ws.clinic,
+        "nav": nav, "roles": LABELS,
         "idle_seconds": int(ws.settings.idle.total_seconds()), **context})
+    # only this page's own script runs: an injected <script> or handler has no nonce
+    response.headers["Content-Security-Policy"] = content_policy(nonce)
+    return response
+
+
+def content_policy(nonce: str | None = None) -> str:
+    script = f"'nonce-{nonce}'" if nonce else "'none'"
+    return ("default-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"script-src {script}; img-src 'self' data:; media-src 'self'; "
+            "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
 
 def base(request: Request) -> str:

@@ -12,8 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 
+from voiceagent.clinic import audit
+from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.models import StaffSession, StaffUser
 from voiceagent.web.accounts import StaffMember, _member
@@ -71,6 +73,8 @@ def resolve(store: Store, token: str, now: datetime, idle: timedelta) -> ActiveS
             return Ended(EndReason.DISABLED)
         if now - row.last_seen_at > idle:
             row.ended_at, row.end_reason = now, EndReason.IDLE.value
+            audit.record(session, Actor(f"staff:{user.username}"), "signed_out_idle",
+                         "staff_user", user.username)
             return Ended(EndReason.IDLE)
         row.last_seen_at = now
         return ActiveSession(_member(user), row.csrf_token, key)
@@ -78,6 +82,11 @@ def resolve(store: Store, token: str, now: datetime, idle: timedelta) -> ActiveS
 
 def end(store: Store, token: str, now: datetime, reason: EndReason = EndReason.SIGNED_OUT) -> None:
     with store.transaction() as session:
-        session.execute(update(StaffSession)
-                        .where(StaffSession.id == _key(token), StaffSession.ended_at.is_(None))
-                        .values(ended_at=now, end_reason=reason.value))
+        row = session.get(StaffSession, _key(token))
+        if row is None or row.ended_at is not None:
+            return
+        row.ended_at, row.end_reason = now, reason.value
+        user = session.get(StaffUser, row.user_id)
+        if user is not None:
+            audit.record(session, Actor(f"staff:{user.username}"), "sign_out", "staff_user",
+                         user.username)

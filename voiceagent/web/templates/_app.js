@@ -89,6 +89,8 @@
     dialog.querySelector("[name=start]").value = a.dataset.start;
     dialog.showModal();
   }));
+  document.querySelectorAll("[data-print]").forEach((b) =>
+    b.addEventListener("click", () => window.print()));
   document.querySelectorAll("dialog .close").forEach((b) =>
     b.addEventListener("click", () => b.closest("dialog").close()));
 })();
