@@ -308,6 +308,9 @@ def test_front_desk_books_reschedules_from_the_calendar_and_a_double_booking_is_
     day_list = browser.find_element(By.TAG_NAME, "main").text
     assert "15:00–16:00 Ann Lee" in day_list and "14:00–15:00" not in day_list
     screenshot(browser, "10-day-list")
+    browser.get(world.url(f"calendar?week={world.day}&room=room-1"))  # the room's week
+    by_room = browser.find_element(By.ID, "week").text
+    assert "Ann Lee" in by_room and "dr-okafor" in by_room
 
 
 def test_a_therapist_is_refused_a_billing_message(world: World, browser: Any) -> None:
