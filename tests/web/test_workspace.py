@@ -71,6 +71,11 @@ def test_a_recording_is_served_from_the_calls_recording_path(env: Env, tmp_path)
     audio = desk.get(f"/app/calls/{call_id}/recording")
     assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
     assert audio.content == wav.read_bytes()
+    part = desk.get(f"/app/calls/{call_id}/recording", headers={"Range": "bytes=4-7"})
+    assert part.status_code == 206 and part.content == b"0000"
+    boss = env.signed_in("boss").client
+    entries = boss.get("/app/audit", params={"entity": "recording"}).text
+    assert entries.count(f"recording {call_id}") == 1  # one playback, one entry
 
 
 def test_leads_board_moves_a_lead_and_lost_needs_a_reason(env: Env) -> None:

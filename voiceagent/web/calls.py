@@ -141,8 +141,10 @@ def call_detail(store: Store, clinic: ClinicConfig, call_id: str, *,
                           recording, patient, lead_ids, appointments, message_ids)
 
 
-def recording_file(store: Store, call_id: str, *, actor: Actor) -> Path | None:
-    """The call's recording on disk (audited as a read of the call's audio)."""
+def recording_file(store: Store, call_id: str, *, actor: Actor,
+                   audited: bool = True) -> Path | None:
+    """The call's recording on disk, audited as a read of the call's audio (``audited``
+    False: a further range of a playback already audited)."""
     with store.transaction() as session:
         call = session.get(Call, call_id)
         if call is None or not call.recording_path:
@@ -150,5 +152,6 @@ def recording_file(store: Store, call_id: str, *, actor: Actor) -> Path | None:
         path = Path(call.recording_path)
         if not path.is_file():
             return None
-        audit.record(session, actor, "read", "recording", call.id)
+        if audited:
+            audit.record(session, actor, "read", "recording", call.id)
         return path

@@ -207,9 +207,12 @@ def call_page(request: Request, call_id: str, staff: StaffDep,
 
 
 @router.get("/calls/{call_id}/recording")
-def recording(call_id: str, staff: StaffDep, ws: WorkspaceDep) -> FileResponse:
+def recording(request: Request, call_id: str, staff: StaffDep,
+              ws: WorkspaceDep) -> FileResponse:
     require(may_read_calls(staff.role), "listen to recordings")
-    path = calls.recording_file(ws.store, call_id, actor=staff.actor)
+    # a player fetches the file in ranges: one audit entry per playback, at its start
+    first = request.headers.get("range", "bytes=0-").replace(" ", "").startswith("bytes=0-")
+    path = calls.recording_file(ws.store, call_id, actor=staff.actor, audited=first)
     if path is None:
         raise HTTPException(404, "this call has no recording")
     return FileResponse(path, media_type="audio/wav",
