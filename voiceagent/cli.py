@@ -29,6 +29,8 @@ Typical use:
                                     run one offline call from WAV files
   voiceagent chat                   talk to the front desk brain in text
   voiceagent import patients p.csv  bring in an existing clinic's records (see --help)
+  voiceagent users add NAME --role admin
+                                    create the first workspace account (then open /app)
 
 Configuration: configs/pipeline.yaml (models, audio, SIP, HTTP, data) and
 configs/clinic.yaml (the clinic). Secrets come from the environment:
@@ -89,6 +91,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "import patients, coverages, referrals, appointments or a calendar"),
     "export": ("voiceagent.clinic.export_command",
                "export a patient's FHIR R4 bundle or a provider's calendar"),
+    # the staff workspace's accounts
+    "users": ("voiceagent.web.users_cli", "add, list and disable staff accounts of the workspace"),
 }
 
 

@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from voiceagent import __version__
@@ -23,6 +23,7 @@ from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.logs import setup_logging
 from voiceagent.speech.resources import PipelineResources, load_resources
 from voiceagent.speech.session import SessionOptions
+from voiceagent.web.live import LiveBoard
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +45,7 @@ class Agent:
     frontdesk: FrontDesk
     resources: PipelineResources
     call_log: StoreCallLog
+    live: LiveBoard = field(default_factory=LiveBoard)  # what the workspace's Today shows
 
     @property
     def clinic(self) -> ClinicConfig:
@@ -63,7 +65,10 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
     )
     frontdesk.llm = resources.llm
     frontdesk.warm()
-    return Agent(config, frontdesk, resources, StoreCallLog(frontdesk.store))
+    agent = Agent(config, frontdesk, resources, StoreCallLog(frontdesk.store))
+    agent.live.models = {"stt": config.models.stt.model, "llm": config.models.llm.model,
+                         "tts": config.models.tts.voice}
+    return agent
 
 
 def transfer_targets(clinic: ClinicConfig, sip: SIPConfig) -> dict[str, str]:
@@ -86,6 +91,7 @@ def _start_http(agent: Agent, outreach: Any = None) -> Any:
     from voiceagent.api.app import create_app
 
     app = create_app(agent.config, frontdesk=agent.frontdesk, outreach=outreach)
+    app.state.live_board = agent.live
     server = uvicorn.Server(uvicorn.Config(
         app, host=agent.config.http.host, port=agent.config.http.port,
         log_config=None, access_log=False,
@@ -118,10 +124,14 @@ def _start_sip(agent: Agent) -> Any:
     def remember(handler: SpeechCallHandler) -> None:
         with lock:
             handlers[handler.info.call_id] = handler
+        state = getattr(getattr(handler.session, "dialog", None), "state", None)
+        agent.live.call_started(handler.info.call_id, handler.caller_id,
+                                lambda: getattr(state, "step", None))
 
     def call_ended(record: CallRecord) -> None:
         with lock:
             handler = handlers.pop(record.call_id, None)
+        agent.live.call_ended(record.call_id)
         if handler is not None and handler.session.call_id and record.reply_latency_s:
             agent.call_log.record_wire_latency(
                 handler.session.call_id, [round(s * 1000, 1) for s in record.reply_latency_s]
@@ -147,6 +157,11 @@ def _start_sip(agent: Agent) -> Any:
     )
     endpoint = SipEndpoint(config, factory, options)
     endpoint.start()
+    sip = config.sip
+    agent.live.sip = (
+        (lambda: "registered" if endpoint.registered.is_set()
+         else f"not registered (status {endpoint.registration_status})")
+        if sip.mode == "register" else lambda: f"listening on udp {sip.bind}:{sip.port}")
     return endpoint
 
 

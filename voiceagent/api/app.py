@@ -298,4 +298,8 @@ def create_app(
     # --- web chat, SMS webhooks, lead timeline, call summaries (issue 14) -----------------
     mount_outreach(app, config, frontdesk, outreach)
 
+    # --- the staff workspace at /app (its own session-or-token guard) -----------------
+    from voiceagent.web import mount_workspace
+
+    mount_workspace(app, frontdesk, api_token=api_token, config=config)
     return app

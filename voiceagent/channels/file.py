@@ -272,6 +272,14 @@ def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--report", type=Path, required=True, metavar="REPORT.json")
     parser.add_argument(
+        "--recording",
+        type=Path,
+        default=None,
+        metavar="CALL.wav",
+        help="also write both sides mixed, as a recorded phone call, and keep its path on "
+        "the call record (staff play it in the workspace)",
+    )
+    parser.add_argument(
         "--fast",
         action="store_true",
         help="skip idle time (latency figures stay real processing time)",
@@ -373,13 +381,19 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
         )
         return 2
     call_log = MemoryCallLog(write_through=write_through)
-    channel = FileChannel(rate=rate)
+    recording = getattr(args, "recording", None)
+    channel = FileChannel(rate=rate, recording_path=str(recording.resolve()) if recording else None)
     session = CallSession(resources, dialog, channel, call_log, config, options)
     script = CallScript(
         segments=segments, gap_ms=args.gap_ms, barge_in_ms=args.barge_in_ms, codec=args.codec
     )
     result = play_call(session, channel, script, fast=args.fast)
     write_wav(args.out, result.agent_audio, rate)
+    if recording is not None:
+        both = np.frombuffer(result.agent_audio, "<i2").astype(np.int32) + np.frombuffer(
+            result.caller_audio, "<i2"
+        )
+        write_wav(recording, np.clip(both, -32768, 32767).astype(np.int16), rate)
     report = build_report(session, call_log, result, channel)
     args.report.write_text(json.dumps(report, indent=2))
     stored = f"  call record: {session.call_id}" if report["stored"] else ""

@@ -171,9 +171,8 @@ def check(expect: Expect, store: Store, chat: ChatRun, turns: list[Turn], known:
             Appointment.status == "cancelled")))
         new_patients = [p for p in s.scalars(select(Patient).order_by(Patient.id))
                         if p.id not in known]
-        touched = ([a.patient for a in booked] or new_patients or
-                   ([s.get(Patient, state.patient_id)] if state.patient_id else []))
-        patient = touched[0] if touched else None
+        patient = (booked[0].patient if booked else new_patients[0] if new_patients else
+                   s.get(Patient, state.patient_id) if state.patient_id else None)
         leads = list(s.scalars(select(Lead).order_by(Lead.id)))
         messages = list(s.scalars(select(Message).where(Message.call_id == chat.call_id)))
         if expect.booked is not None:

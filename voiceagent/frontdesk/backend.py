@@ -274,7 +274,7 @@ class FrontDeskBackend:
         elif intake.referring_provider:
             source = "physician_referral"
         return leads.record_inquiry(
-            self.store, actor=self.actor, channel=_lead_channel(channel),
+            self.store, actor=self.actor, channel=_lead_channel(channel) or "phone",
             patient_id=patient_id, first_name=intake.first_name, last_name=intake.last_name,
             phone=phone or intake.phone, email=intake.email, source=source,
             payer_name=intake.payer_name, reason=intake.reason,

@@ -252,9 +252,9 @@ def _day_asked(clinic: ClinicConfig, question: str, today: date | None) -> str |
 
     norm = normalize(question)
     day = None
-    for closure in clinic.closures:
-        if _content(closure.name) and _content(closure.name) <= _content(question) | {"day"}:
-            day = closure.date
+    for named in clinic.closures:
+        if _content(named.name) and _content(named.name) <= _content(question) | {"day"}:
+            day = named.date
     if day is None and today is not None:
         try:
             day = parse_appointment_request(question, datetime.combine(today, time(8))).value.day

@@ -629,7 +629,7 @@ class FrontDeskDialog:
         except Exception:
             log.warning("llm_intent_failed", extra={"call_id": self.call_id})
             return None
-        return INTENT_LABELS.get(value)
+        return INTENT_LABELS.get(value or "")
 
     def _start(self, intent: str, text: str, lead: str = "",
                keep_lead: bool = False) -> Iterator[DialogEvent]:

@@ -337,8 +337,8 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
                           norm))
     if re.search(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", norm):
         # "class until noon" (so after it), "before noon": a bound, not a time
-        bound = "before" if re.search(r"\bbefore (?:noon|midday)\b", norm) else "after"
-        norm = re.sub(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", f"{bound} 12 pm",
+        side = "before" if re.search(r"\bbefore (?:noon|midday)\b", norm) else "after"
+        norm = re.sub(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", f"{side} 12 pm",
                       norm)
     at, part, rest = _extract_time(norm)
     day = _extract_day(rest, now)
