@@ -781,7 +781,14 @@ class FrontDeskDialog:
         answered = False
         named = name_in(text, self.clinic) if field == "full_name" and shape is not \
             Shape.NAME and not u.question else None
-        if named is not None:
+        labelled = u.values.get(field)
+        if labelled is not None and field in ("member_id", "claim_number", "phone",
+                                              "adjuster_phone", "dob"):
+            # "the member ID is X, and the group is Y": only X is the member ID
+            self.state.fields[field] = labelled.value
+            ack = f"I have {labelled.readback}." if labelled.readback else ""
+            answered = True
+        elif named is not None:
             ack = parse_field(field, named, self.state, self.clinic, self._local_now())
             answered = True
         elif self._fits(field, shape, u):

@@ -73,6 +73,10 @@ KEYWORDS: dict[str, dict[str, float]] = {
               "gotta go": 3, "got to go": 3, "i have to go": 3},
 }
 
+# real words a transcript has that are close to a keyword but mean something else
+_NOT_FUZZY = {"humana", "humane", "personal", "persona", "cancer", "scheduled"}
+
+
 def normalize(text: str) -> str:
     """Lower case, apostrophes kept, other punctuation to spaces, spaces collapsed."""
     text = text.lower().replace("’", "'")
@@ -85,9 +89,10 @@ def _has_phrase(norm: str, words: Sequence[str], phrase: str) -> bool:
         return re.search(rf"(?<![a-z']){re.escape(phrase)}(?![a-z'])", norm) is not None
     if phrase in words:
         return True
-    if len(phrase) < 5:
+    if len(phrase) < 6:
         return False
-    return any(len(w) >= 4 and fuzz.ratio(w, phrase) >= 88 for w in words)
+    return any(len(w) >= 5 and w[0] == phrase[0] and w not in _NOT_FUZZY and
+               fuzz.ratio(w, phrase) >= 88 for w in words)
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,9 @@ def is_question(text: str) -> bool:
         if not c or _NOT_QUESTIONS.match(c):
             continue
         uptalk = sentence.rstrip().endswith("?") and (len(words) <= 12 or
-                                                      words[0] in _QUESTION_START)
+                                                      words[0] in _QUESTION_START) and not (
+            re.match(r"(i'?d like|i would like|i want|i need|i'?m calling|i have|i had|my |"
+                     r"it'?s |it says|this is)", c))
         if uptalk or (words[0] in _QUESTION_START and len(words) >= 3) \
                 or re.match(r"(i was wondering|i wanted to ask|quick question|may i ask|"
                             r"i have a question)( about| if| whether)? (if |whether )?(you|your|"
@@ -385,7 +387,11 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     m = re.search(r"\b(?:subscriber|policy ?holder|insured)(?: is| name is|'s name is)?\s+"
                   r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text) or (
         re.search(r"\b(?:his|her|their) name(?: is|'s)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
-                  r"{1,2})", text) if rel else None) or (
+                  r"{1,2})", text) if rel or known.get("subscriber_relationship") else None) or (
+        re.search(r"\b(?:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?,?\s+"
+                  r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
+        re.search(r"\b(?:he'?s|she'?s|they'?re) on my (?:insurance|plan)\b.*\b(?:i'?m|my name is)"
+                  r"\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
     if m:

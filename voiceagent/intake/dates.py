@@ -347,6 +347,10 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
     earliest = latest = None
     if part and at is None:
         earliest, latest = PARTS_OF_DAY[part]
+    if at is not None and re.search(r"\b(or|and) (later|after)\b|\bat the earliest\b", norm):
+        earliest, at = at, None  # "three thirty or later"
+    elif at is not None and re.search(r"\b(or|and) (earlier|before)\b|\bat the latest\b", norm):
+        latest, at = at, None
     m = re.search(r"\b(after|before) (\d{1,2})(?::(\d{2}))? ?(am|pm)?\b", norm)
     if m and at is not None and int(m.group(2)) == (at.hour % 12 or 12):
         at = None
