@@ -72,7 +72,7 @@ def test_openapi_docs_are_served(frontdesk):
 def test_chat_books_and_the_read_apis_show_it(frontdesk):
     client = make_client(frontdesk)
     sid, replies = chat(client, BOOKING)
-    assert replies[0]["reply"].startswith("Thank you for calling Riverside Physical Therapy.")
+    assert replies[0]["reply"].startswith("Hi! You're chatting with Riverside Physical Therapy")
     last = replies[-1]
     assert last["outcome"] == "booked"
     assert any(a["type"] == "tool_result" and a["name"] == "book_appointment" and a["ok"]

@@ -54,9 +54,15 @@ def said(events):
 
 
 def test_greeting_gives_the_disclosures_first(backend):
-    text = said(FrontDeskDialog(backend).greeting())
+    text = said(FrontDeskDialog(backend, state=ConversationState(channel="phone")).greeting())
     assert text.startswith("Thank you for calling Riverside Physical Therapy.")
     assert "automated assistant" in text and "recorded" in text
+
+
+def test_a_chat_greeting_has_no_call_words(backend):
+    text = said(FrontDeskDialog(backend, state=ConversationState(channel="chat")).greeting())
+    assert "chatting with Riverside Physical Therapy's automated assistant" in text
+    assert "call" not in text.lower() and "recorded" not in text
 
 
 def test_booking_stores_the_appointment_with_the_intake_fields(backend, store):

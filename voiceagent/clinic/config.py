@@ -437,6 +437,9 @@ class Disclosures(StrictModel):
     greeting: str
     assistant_identification: str
     recording_notice: str
+    text_greeting: str | None = Field(
+        None, description="the opening line on web chat and text messages (no call words); "
+        "default: '<clinic>'s automated assistant' and what it can do")
 
 
 class RedFlag(StrictModel):

@@ -168,8 +168,14 @@ class FrontDeskDialog:
 
     def greeting(self) -> Iterator[DialogEvent]:
         d = self.clinic.disclosures
-        text = " ".join(s.strip() for s in (d.greeting, d.assistant_identification,
-                                             d.recording_notice) if s.strip())
+        if self.state.channel == "phone":
+            text = " ".join(s.strip() for s in (d.greeting, d.assistant_identification,
+                                                 d.recording_notice) if s.strip())
+        else:  # a chat or a text: no "this call may be recorded", no "say front desk"
+            text = d.text_greeting or (
+                f"Hi! You're chatting with {self.clinic.name}'s automated assistant. I can "
+                "book, change or cancel appointments, answer questions about the clinic, or "
+                "take a message for the staff.")
         yield from self._say(f"{text} {prompts.HOW_CAN_I_HELP}", prompt=prompts.HOW_CAN_I_HELP)
 
     def expected_input(self) -> ExpectedInput:
