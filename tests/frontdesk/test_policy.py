@@ -491,3 +491,47 @@ def test_a_very_unsure_transcript_is_asked_again_not_acted_on(backend):
     list(dialog.greeting())
     events = list(dialog.respond(UserTurn("cancel my appointment", confidence=0.2)))
     assert "didn't catch that" in said(events) and dialog.state.intent is None
+
+
+def test_an_exact_time_that_cannot_be_held_ends_in_a_message_not_a_loop(backend, store):
+    """The caller asks for an exact free time; every hold is refused (taken between search and
+    hold): the dialog offers other times a bounded number of times, then takes a message."""
+    from voiceagent.clinic.errors import SlotTaken
+
+    def refuse(slot):
+        raise SlotTaken()
+
+    backend.hold = refuse  # type: ignore[method-assign]
+    dialog = FrontDeskDialog(backend)
+    events = run(dialog, BOOKING[:8] + ["Tuesday at ten", "the first one", "the first one",
+                                        "the first one", "the first one"])
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    assert len(calls) < 20
+    assert sum(e.name == "hold_slot" for e in calls) <= 3
+    assert "take a message" in said(events)
+
+
+def test_a_date_of_birth_given_for_the_name_fills_the_date_of_birth(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["I'd like to book an appointment for my knee"])
+    events = run(dialog, ["March fourteenth, nineteen fifty nine"])
+    assert dialog.state.fields["dob"] == "1959-03-14"
+    assert "first_name" not in dialog.state.fields
+    assert "first and last name" in said(events)
+
+
+def test_a_question_mid_intake_is_answered_and_the_intake_resumes(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["I'd like to book an appointment for my knee", "My name is Jane Smith"])
+    pending = dialog.state.pending
+    events = list(dialog.respond(UserTurn("Where do I park?")))
+    assert "Free parking is behind the building" in said(events)
+    assert dialog.state.pending == pending
+
+
+def test_an_okay_inside_another_sentence_is_no_yes(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, BOOKING[:-1])
+    assert dialog.state.step == "confirm"
+    list(dialog.respond(UserTurn("okay so what should I bring to the visit?")))
+    assert dialog.state.booking is None and dialog.state.step == "confirm"
