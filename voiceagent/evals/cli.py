@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="results folder (default: eval-out/<time>/)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="print every turn of failed scenarios")
+    parser.add_argument("--voice", action="store_true",
+                        help="the phone path: the voiced scenarios spoken by generated voices "
+                        "(espeak-ng and Piper, in turn) through G.711 at 8 kHz into the real "
+                        "speech pipeline, as `voiceagent call --codec pcmu` plays them")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,8 +67,14 @@ def run(args: argparse.Namespace) -> int:
     path = getattr(args, "config", None) or Path("configs/pipeline.yaml")
     config = load_pipeline(path) if path.exists() else PipelineConfig()  # type: ignore[call-arg]
     clinic = load_clinic(args.clinic or config.clinic)
-    llm = None if args.no_llm else _load_llm(config)
     capability = args.capability or config.models.llm.capability
+    if args.voice:
+        scenarios = [s for s in scenarios if s.voiced]
+        if not scenarios:
+            print("error: no voiced scenario matches", file=sys.stderr)
+            return 2
+        return _run_voiced(args, config, clinic, scenarios, capability)
+    llm = None if args.no_llm else _load_llm(config)
     model = "none (parsers and templates)" if llm is None else str(config.models.llm.model)
     out_dir = args.out / datetime.now().strftime("%Y%m%d-%H%M%S")
     print(f"eval: {len(scenarios)} scenarios, LLM {model} ({capability}), "
@@ -96,6 +106,56 @@ def run(args: argparse.Namespace) -> int:
     (out_dir / "results.json").write_text(json.dumps({
         "model": model, "capability": capability, "cpu": cpu_model(),
         "summary": summary, "scenarios": [asdict(r) | {"passed": r.passed} for r in results],
+    }, indent=2, default=str))
+    print(f"results: {out_dir / 'results.json'}")
+    return 0
+
+
+def _run_voiced(args: argparse.Namespace, config: Any, clinic: Any, scenarios: list[Any],
+                capability: str) -> int:
+    from voiceagent.bench.config import VoiceSpec
+    from voiceagent.bench.corpus import espeak_synth, piper_synth
+    from voiceagent.bench.sysinfo import cpu_model
+    from voiceagent.evals.voice import run_voiced
+    from voiceagent.speech.resources import load_resources
+
+    print(f"eval (phone path): {len(scenarios)} voiced scenarios, STT "
+          f"{config.models.stt.model}, LLM {config.models.llm.model}, G.711 u-law at 8 kHz, "
+          f"{cpu_model()}; loading models...")
+    resources = load_resources(config, vocabulary=clinic.vocabulary(),
+                               with_llm=not args.no_llm)
+    voices = [("espeak-ng en-us", espeak_synth(VoiceSpec(name="espeak-us", engine="espeak",
+                                                         voice="en-us"))),
+              ("piper joe", piper_synth(VoiceSpec(name="piper-joe", engine="piper",
+                                                  voice="piper-joe-medium")))]
+    out_dir = args.out / datetime.now().strftime("%Y%m%d-%H%M%S-voice")
+    results: list[ScenarioResult] = []
+    started = time.perf_counter()
+    for i, scenario in enumerate(scenarios, 1):
+        voice, synth = voices[i % len(voices)]
+        result = run_voiced(scenario, clinic, out_dir / "stores", resources, config, synth,
+                            capability)
+        results.append(result)
+        print(f"[{i:3}/{len(scenarios)}] {'PASS' if result.passed else 'FAIL'} "
+              f"{scenario.category:10} {scenario.id} ({voice}, {result.seconds:.1f} s)")
+        if not result.passed:
+            if result.error:
+                print(f"        crashed: {result.error}")
+            for c in result.checks:
+                if not c.ok:
+                    print(f"        x {c.name}: {c.detail}")
+            if args.verbose:
+                for t in result.turns:
+                    said = f"caller> {t.caller}" if t.caller else f"agent>  {t.agent}"
+                    print(f"          {said}")
+    summary = summarize(results)
+    print_summary(summary)
+    print(f"took {time.perf_counter() - started:.0f} s")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "results.json").write_text(json.dumps({
+        "path": "phone (G.711 u-law, 8 kHz)", "stt": str(config.models.stt.model),
+        "llm": str(config.models.llm.model), "cpu": cpu_model(), "summary": summary,
+        "scenarios": [asdict(r) | {"passed": r.passed} for r in results],
     }, indent=2, default=str))
     print(f"results: {out_dir / 'results.json'}")
     return 0

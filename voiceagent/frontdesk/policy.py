@@ -166,6 +166,15 @@ class FrontDeskDialog:
 
     # --- Dialog protocol ------------------------------------------------------------------
 
+    def attach_call(self, call_id: str, caller_id: str | None) -> None:
+        """The speech session opened the call record: what this dialog does is tied to it
+        (the session itself records the turns and tool calls)."""
+        self.call_id = call_id
+        self.tools.call_id = call_id
+        self.backend.actor = dataclasses.replace(self.backend.actor, call_id=call_id)
+        if caller_id and not self.state.caller_id:
+            self.state.caller_id = caller_id
+
     def greeting(self) -> Iterator[DialogEvent]:
         d = self.clinic.disclosures
         if self.state.channel == "phone":

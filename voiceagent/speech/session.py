@@ -259,6 +259,9 @@ class CallSession:
     def start(self) -> None:
         """Open the call record and queue the greeting."""
         self.call_id = self.call_log.open_call(self.channel.channel, self.channel.caller_id)
+        attach = getattr(self.dialog, "attach_call", None)
+        if attach is not None:  # holds, bookings and audit entries carry the call's id
+            attach(self.call_id, self.channel.caller_id)
         self._anchor_wall = time.monotonic()
         reply = Reply()
         reply.released.set()
