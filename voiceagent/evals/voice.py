@@ -68,7 +68,10 @@ def run_voiced(scenario: Scenario, clinic: ClinicConfig, workdir: Path,
         record = call_log.get_call(session.call_id)
         turns = [Turn(None if role == "agent" else text, text if role == "agent" else "")
                  for role, text, _latency in (record.turns if record else [])]
-        tools = [name for name, _args, _result in (record.tool_calls if record else [])]
+        calls = record.tool_calls if record else []
+        tools = [name for name, _args, _result in calls]
+        if any(name == "transfer_call" and (result or {}).get("ok") for name, _a, result in calls):
+            tools.append("<transfer>")
         if turns and tools:
             turns[-1].tools = tools  # the checks count them; where they fell does not matter
         call = PhoneCall(session.call_id, dialog, frontdesk)
