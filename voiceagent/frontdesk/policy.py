@@ -741,6 +741,8 @@ class FrontDeskDialog:
                 continue
             if f == "when" and self.state.request is not None:
                 continue
+            if f == "message_body" and _substantive(have.get("topic", "")):
+                continue  # what they called about is the message
             if f not in have:
                 out.append(f)
         return out
@@ -826,6 +828,13 @@ class FrontDeskDialog:
             self.state.pending = None
         elif field in self.state.fields and field != "when":
             self.state.pending = None  # volunteered in other words ("my number is ...")
+        elif not (ack or extra or answer) and self.state.intent == intents.MESSAGE and \
+                shape is Shape.OTHER and not u.yes and not u.no and len(text.split()) >= 3:
+            # "have someone call me tomorrow": part of the message, the question stands
+            body = self.state.fields.get("message_body", "")
+            self.state.fields["message_body"] = f"{body} {text}".strip()[:2000]
+            yield from self._next("Noted.")
+            return
         elif not (ack or extra or answer):
             count = self.state.attempts.get(field, 0) + 1
             self.state.attempts[field] = count
@@ -1302,7 +1311,8 @@ class FrontDeskDialog:
         result = self._tool("take_message", {
             "name": f"{f.get('first_name', '')} {f.get('last_name', '')}".strip() or "caller",
             "phone": f.get("phone") if f.get("phone") not in (None, "", "unknown") else "unknown",
-            "message": f.get("message_body") or f.get("reason") or "please call back",
+            "message": " ".join(p for p in (f.get("topic"), f.get("message_body"))
+                                if p) or f.get("reason") or "please call back",
         }, events)
         yield from events
         if result.ok:
@@ -1477,6 +1487,17 @@ def _sounds_like_booking(u: Understanding) -> bool:
         return bool(signs & {"reason", "body_part", "surgery"}) or bool(
             re.search(r"\b(can|could|may) i (come|get|see|book|schedule)", u.text, re.I))
     return bool(signs) or "when" in u.values
+
+
+_GENERIC = set("""i i'd id i'm like to want would need leave a an message can could you take for
+the front desk please someone somebody call me back have speak talk person real human hi
+hello hey yes yeah is there with of my it just and so um uh okay""".split())
+
+
+def _substantive(topic: str) -> bool:
+    """Whether what the caller first said says what the message is about ("my bill came
+    twice"), not only that they want one ("can I leave a message?")."""
+    return len([w for w in intents.normalize(topic).split() if w not in _GENERIC]) >= 3
 
 
 def _done_words(text: str) -> bool:

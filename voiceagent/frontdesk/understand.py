@@ -94,7 +94,9 @@ _INJECTION = re.compile(
 _WRONG_NUMBER = re.compile(
     r"\bwrong number\b|\bisn'?t (this|that) (the )?[a-z' ]{2,30}\?|\b(is|isn't) this "
     r"(the )?(pizza|restaurant|pharmacy|dentist|dental|bank|school|vet|salon|hotel|taxi|"
-    r"cab|auto|garage|plumber|insurance company)\b|\bpepperoni\b|\bpizza\b|\b(order|table) for "
+    r"cab|auto|garage|plumber|insurance company)\b|\b(you'?re|you are|this is|it'?s) not (the |a )?"
+    r"(pharmacy|dentist|dental|doctor'?s office|restaurant|bank|school|vet|salon|hotel|"
+    r"garage)\b|\brefill (my|a|the)\b|\bpepperoni\b|\bpizza\b|\b(order|table) for "
     r"(pick ?up|delivery|two|four)\b|\bdialed the wrong\b|\bmeant to call\b",
     re.I)
 _SPAM = re.compile(
@@ -105,7 +107,10 @@ _SPAM = re.compile(
     r"been\b|\bspecial offer\b|\blimited time\b|\bpress (one|1|nine|9) (to|now)\b|"
     r"\b(this is|i'?m) (a|an) (sales|marketing|recruit)|\bcalling (on behalf of|from) .{0,30}"
     r"(marketing|solutions|capital|funding|warranty|energy|solar)\b|\bsolar panels?\b|"
-    r"\blower your (rates?|bill)\b",
+    r"\blower your (rates?|bill)\b|\bmarketing\b.*\b(clinics?|practices?|patients)\b|"
+    r"\bnew patients a month\b|\bis the owner (available|in)\b|\b(short|quick|brief) survey\b|"
+    r"\bpress (one|two|1|2)\b.*\bpress (one|two|1|2)\b|\bwhoever does your (marketing|"
+    r"advertising|website)\b",
     re.I)
 # someone asking about another person's visits or records
 _THIRD_PARTY = re.compile(
@@ -326,6 +331,16 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             out["phone"] = Value(phone.value, phone.readback)
         except IntakeError:
             pass
+    elif not _LABELLED["phone"].search(text) and not re.search(
+            r"\b(member|id|claim|group|npi|policy|medicare|subscriber|number is)\b", text, re.I):
+        run = re.search(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b"
+                        r"[\s,.\-]*){10,11}", text, re.I)
+        if run:
+            try:
+                phone = parse_phone(run.group(0))
+                out["phone"] = Value(phone.value, phone.readback)
+            except IntakeError:
+                pass
     else:
         span = _after(_LABELLED["phone"], text)
         if span and re.search(r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b",
