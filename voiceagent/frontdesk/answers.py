@@ -95,7 +95,8 @@ def parse_field(
                     "welcome to come as a self-pay patient.")
         return f"Great, we accept {payer.name}."
     if field == "member_id":
-        medicare = "medicare" in f.get("payer", "").lower()
+        medicare = f.get("payer", "").lower() in ("medicare", "medicare part b") or \
+            f.get("plan_type") == "medicare"
         member = parse_mbi(text) if medicare else parse_member_id(text)
         f["member_id"] = member.value
         return f"I have {member.readback}."

@@ -241,7 +241,9 @@ class FrontDeskDialog:
             return
         if self.state.step == steps.CONFIRM:
             # "no, I'll rebook later; just cancel it please" asks for the action all the same
-            self.state.caller_confirmed = u.yes or bool(re.search(
+            self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
+                re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$",
+                          text.strip(), re.I))) or bool(re.search(
                 r"\b(just |please |go ahead and |yes,? )(cancel|book|move|change) it\b|"
                 r"\b(cancel|book|move) it,? please\b", text, re.I))
         if self.capability == "capable":
@@ -334,7 +336,7 @@ class FrontDeskDialog:
         key = f"asked:{field}"
         self.state.attempts[key] = self.state.attempts.get(key, 0) + 1
         question = prompts.FIELD_PROMPTS[field][0]
-        if field == "member_id" and "medicare" in self.state.fields.get("payer", "").lower():
+        if field == "member_id" and _original_medicare(self.state.fields):
             question = ("What's your Medicare number? It's eleven characters; please read it "
                         "one character at a time.")
         yield from self._say(f"{lead} {question}".strip(), prompt=question)
@@ -793,6 +795,13 @@ class FrontDeskDialog:
             yield from self._give_up_on(field)
             return
         shape = answer_shape(text, self.clinic, self._local_now().date())
+        if shape is Shape.OTHER and field in ("member_id", "claim_number", "phone", "dob"):
+            # "Hold on, let me get my glasses. Okay. H four five one ...": the last sentence
+            last = re.split(r"(?<=[.!?])\s+", text.strip())[-1]
+            if last != text.strip() and answer_shape(last, self.clinic, self._local_now(
+                    ).date()) in self._FITS[field]:
+                text = last
+                shape = answer_shape(last, self.clinic, self._local_now().date())
         failed: IntakeError | None = None
         ack = ""
         answered = False
@@ -816,7 +825,7 @@ class FrontDeskDialog:
                 failed = exc
         else:
             other = self._field_for(shape)
-            if other is not None:
+            if other is not None and other not in u.values:  # a labelled value is stored below
                 try:
                     ack = parse_field(other, text, self.state, self.clinic, self._local_now())
                 except IntakeError:
@@ -994,6 +1003,16 @@ class FrontDeskDialog:
             except Exception:  # only picks evaluation vs follow-up; the search goes on
                 log.warning("match_existing_failed", extra={"call_id": self.call_id})
         result = self._tool("find_slots", args, events)
+        if not result.ok and "provider_id" in args and self.state.fields.get("provider_pref"):
+            # "my first visit with Jordan": a PTA does no evaluation; say so, offer the PTs
+            who = next((p.name.split(",")[0] for p in self.clinic.providers
+                        if p.id == args["provider_id"]), "that provider")
+            lead = (f"{lead} I'm sorry, {who} can't see you for this visit; a first evaluation "
+                    "is done by one of our physical therapists. Follow-up visits can be with "
+                    f"{who}.").strip()
+            self.state.fields.pop("provider_pref", None)
+            del args["provider_id"]
+            result = self._tool("find_slots", args, events)
         yield from events
         if not result.ok:
             yield from self._start(intents.MESSAGE, "", lead="I'm sorry, I couldn't search the "
@@ -1510,6 +1529,13 @@ def _done_words(text: str) -> bool:
     words = norm.split()
     return len(words) <= 6 and any(w in ("thanks", "thank", "thankyou", "bye", "goodbye")
                                    for w in words)
+
+
+def _original_medicare(fields: dict[str, str]) -> bool:
+    """Original Medicare has an eleven-character MBI; an Advantage plan its own member ID."""
+    payer = fields.get("payer", "").lower()
+    return (payer == "medicare" or fields.get("plan_type") == "medicare") and \
+        "advantage" not in payer
 
 
 def _payer_words(text: str) -> bool:
