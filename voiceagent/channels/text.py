@@ -134,6 +134,9 @@ class ChatRun:
 
     def close(self) -> None:
         if not self.ended:
+            left = getattr(self.dialog, "caller_left", None)
+            if left is not None:
+                left()
             self.ended = True
             self.call_log.close_call(self.call_id, self.dialog.state.outcome or "abandoned")
 

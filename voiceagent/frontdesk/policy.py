@@ -166,6 +166,13 @@ class FrontDeskDialog:
 
     # --- Dialog protocol ------------------------------------------------------------------
 
+    def caller_left(self) -> None:
+        """The caller hung up (or the chat was closed) before the conversation ended: what
+        they told us is kept as a lead and a call-back message, so nobody is forgotten."""
+        if self.state.step != steps.ENDED:
+            self._release_hold()
+            self._keep_inquiry()
+
     def attach_call(self, call_id: str, caller_id: str | None) -> None:
         """The speech session opened the call record: what this dialog does is tied to it
         (the session itself records the turns and tool calls)."""

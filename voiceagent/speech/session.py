@@ -810,6 +810,12 @@ class CallSession:
             if held is not None:  # a speculative reply waiting for an endpoint that won't come
                 held.cancelled = True
                 held.released.set()
+        left = getattr(self.dialog, "caller_left", None)
+        if left is not None and outcome in ("caller_hangup", "max_call_length", "silence"):
+            try:  # what an unfinished inquiry learned becomes a lead and a call-back message
+                left()
+            except Exception:
+                log.exception("event=caller_left_failed call_id=%s", self.call_id)
         try:
             self.call_log.close_call(self.call_id, outcome, self.channel.recording_path)
         finally:
