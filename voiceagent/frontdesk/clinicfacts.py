@@ -108,6 +108,9 @@ _SYNONYMS = {"stair": "elevator", "walker": "elevator", "wheelchair": "elevator"
              "needle": "needling", "postpartum": "pelvic", "cost": "self-pay"}
 
 
+_SYNONYM_TARGETS = set(_SYNONYMS.values())
+
+
 def _content(text: str) -> set[str]:
     words = {_stem(w) for w in normalize(text).split() if w not in _STOP and len(w) > 1}
     return words | {_SYNONYMS[w] for w in words if w in _SYNONYMS}
@@ -132,13 +135,13 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
         return None
     words = set(norm.split())
     asked = _content(question)
-    strong = _best_faq(clinic, asked, require=2)
-    if strong is not None:  # two of its own question words: "cancellation policy"
-        return strong.answer
     if _PRICE.search(norm) and clinic.insurance.self_pay and not (
             words & {"copay", "co", "deductible", "bill", "balance", "notice", "cancel",
                      "cancellation", "miss", "missed", "late", "long", "early", "time"}):
         return _prices(clinic)
+    strong = _best_faq(clinic, asked, require=2)
+    if strong is not None:  # two of its own question words: "cancellation policy"
+        return strong.answer
     payers = _payers_named(clinic, question)
     if payers and (words & {"insurance", "accept", "take", "network", "cover", "covered",
                             "in", "plan", "plans"} or len(payers) > 1 or "?" in question):
@@ -183,9 +186,10 @@ def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1) -> FAQ | 
         a_words = _content(faq.answer)
         shared_q = asked & q_words
         shared_a = (asked & a_words) - q_words
-        score = 2 * len(shared_q) + len(shared_a)
+        score = 2 * len(shared_q) + len(shared_a) + len(shared_a & _SYNONYM_TARGETS)
         coverage = len(shared_q | shared_a) / len(asked)
-        strong = score >= 2 * require and (shared_q or coverage >= 0.5)
+        strong = score >= 2 * require and (shared_q or coverage >= 0.5 or
+                                           shared_a & _SYNONYM_TARGETS)
         whole = coverage >= 0.99 and len(asked) <= 2 and score >= 1  # "is there an elevator"
         if (strong or whole) and (
                 best is None or score > best[0]):

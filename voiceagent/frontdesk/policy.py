@@ -238,7 +238,8 @@ class FrontDeskDialog:
             yield from self._red_flag(flag)
             return
         u = understand(text, self.clinic, self.router, self._local_now(),
-                       caller_id=self.state.caller_id, known=self.state.fields)
+                       caller_id=self.state.caller_id, known=self.state.fields,
+                       pending=self.state.pending)
         if u.social is not None:
             yield from self._social(u)
             return

@@ -181,10 +181,12 @@ def is_question(text: str) -> bool:
         c = " ".join(words)
         if not c or _NOT_QUESTIONS.match(c):
             continue
-        uptalk = sentence.rstrip().endswith("?") and (len(words) <= 12 or
-                                                      words[0] in _QUESTION_START) and not (
+        asks = re.search(r"(^|, |\band |\bask )(how|what|when|where|which|who|do you|does|"
+                         r"is there|are you|can i|should i)\b", c)
+        uptalk = sentence.rstrip().endswith("?") and ((len(words) <= 12 or
+                                                       words[0] in _QUESTION_START) and not (
             re.match(r"(i'?d like|i would like|i want|i need|i'?m calling|i have|i had|my |"
-                     r"it'?s |it says|this is)", c))
+                     r"it'?s |it says|this is)", c)) or bool(asks))
         if uptalk or (words[0] in _QUESTION_START and len(words) >= 3) \
                 or re.match(r"(i was wondering|i wanted to ask|quick question|may i ask|"
                             r"i have a question)( about| if| whether)? (if |whether )?(you|your|"
@@ -284,7 +286,8 @@ def _clause_with(pattern: re.Pattern[str], text: str) -> str | None:
 
 
 def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | None = None,
-            known: dict[str, str] | None = None) -> dict[str, Value]:
+            known: dict[str, str] | None = None, pending: str | None = None
+            ) -> dict[str, Value]:
     """The details the caller's words volunteer, each only where the words say what it is."""
     known = known or {}
     out: dict[str, Value] = {}
@@ -390,7 +393,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     # insurance: payer, plan type, subscriber, IDs
     payer = match_payer(clinic, text)
     if payer is not None and (payer.accepted is not None or payer.self_pay) and (
-            _INSURANCE_CONTEXT.search(text) or payer.self_pay or
+            _INSURANCE_CONTEXT.search(text) or payer.self_pay or pending == "payer" or
             normalize(payer.name) in norm):
         out["payer_named"] = Value(payer.name)
     plan = plan_type(norm)
@@ -627,8 +630,8 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
 
 
 def understand(text: str, clinic: ClinicConfig, router: intents.IntentRouter, now: datetime,
-               *, caller_id: str | None = None, known: dict[str, str] | None = None
-               ) -> Understanding:
+               *, caller_id: str | None = None, known: dict[str, str] | None = None,
+               pending: str | None = None) -> Understanding:
     """Everything one caller turn says (see the module docstring)."""
     u = Understanding(text)
     u.social = social_turn(text)
@@ -639,7 +642,7 @@ def understand(text: str, clinic: ClinicConfig, router: intents.IntentRouter, no
     ranked = sorted((i for i, s in scores.items() if s >= router.min_score),
                     key=lambda i: (-scores[i], order.get(i, 99)))
     u.intents = ranked
-    u.values = extract(text, clinic, now, caller_id=caller_id, known=known)
+    u.values = extract(text, clinic, now, caller_id=caller_id, known=known, pending=pending)
     u.correction = bool(_CORRECTION.search(text)) and bool(u.values or u.no)
     return u
 
