@@ -111,6 +111,10 @@ _SYNONYMS = {"stair": "elevator", "walker": "elevator", "wheelchair": "elevator"
 _SYNONYM_TARGETS = set(_SYNONYMS.values())
 
 
+def _ordered(text: str) -> list[str]:
+    return [_stem(w) for w in normalize(text).split()]
+
+
 def _content(text: str) -> set[str]:
     words = {_stem(w) for w in normalize(text).split() if w not in _STOP and len(w) > 1}
     return words | {_SYNONYMS[w] for w in words if w in _SYNONYMS}
@@ -139,7 +143,7 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
             words & {"copay", "co", "deductible", "bill", "balance", "notice", "cancel",
                      "cancellation", "miss", "missed", "late", "long", "early", "time"}):
         return _prices(clinic)
-    strong = _best_faq(clinic, asked, require=2)
+    strong = _best_faq(clinic, asked, require=2, asked_order=_ordered(question))
     if strong is not None:  # two of its own question words: "cancellation policy"
         return strong.answer
     payers = _payers_named(clinic, question)
@@ -159,7 +163,7 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
         on_day = _day_asked(clinic, question, today)
         if on_day is not None:
             return on_day
-    faq = _best_faq(clinic, asked)
+    faq = _best_faq(clinic, asked, asked_order=_ordered(question))
     if faq is not None:
         return faq.answer
     if re.search(r"\bwhere (exactly )?(are|is) (you|y'?all|the clinic|your (office|clinic))\b",
@@ -175,12 +179,14 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
     return None
 
 
-def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1) -> FAQ | None:
+def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1,
+              asked_order: list[str] | None = None) -> FAQ | None:
     """The FAQ sharing the most content words with the question (its questions count
     double, its answer once); None when nothing distinctive is shared."""
     if not asked:
         return None
     best: tuple[float, FAQ] | None = None
+    order = list(asked_order or [])
     for faq in clinic.faqs:
         q_words: set[str] = set().union(*(_content(q) for q in faq.questions))
         a_words = _content(faq.answer)
@@ -191,6 +197,9 @@ def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1) -> FAQ | 
         strong = score >= 2 * require and (shared_q or coverage >= 0.5 or
                                            shared_a & _SYNONYM_TARGETS)
         whole = coverage >= 0.99 and len(asked) <= 2 and score >= 1  # "is there an elevator"
+        first_at = min((order.index(w) for w in shared_q | shared_a if w in order),
+                       default=len(order))
+        score -= first_at / 100  # a tie goes to what the caller asked first
         if (strong or whole) and (
                 best is None or score > best[0]):
             best = (score + coverage, faq)

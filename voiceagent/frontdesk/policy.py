@@ -250,8 +250,8 @@ class FrontDeskDialog:
         if self.state.step == steps.CONFIRM:
             # "no, I'll rebook later; just cancel it please" asks for the action all the same
             self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
-                re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$",
-                          text.strip(), re.I))) or bool(re.search(
+                re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$|"
+                          r"^that'?s it\b", text.strip(), re.I))) or bool(re.search(
                 r"\b(just |please |go ahead and |yes,? )(cancel|book|move|change) it\b|"
                 r"\b(cancel|book|move) it,? please\b", text, re.I))
         if self.capability == "capable":
@@ -433,6 +433,9 @@ class FrontDeskDialog:
     def _small_turn(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         """Small mode: every turn read by every extractor; the step decides what is next."""
         step = self.state.step
+        if step == steps.CONFIRM and self.state.caller_confirmed:
+            yield from self._confirm(text, u)  # "no, I'll rebook later; just cancel it"
+            return
         if step in (steps.INTENT, steps.WRAP_UP):
             yield from self._identify(text, u)
             return
@@ -1101,7 +1104,8 @@ class FrontDeskDialog:
         if choice is not None:
             yield from self._hold(choice)
             return
-        if u.yes and len(offers) == 1:
+        if u.yes and (len(offers) == 1 or (self.state.request or {}).get("asap")):
+            # "yeah, that one" after "as early as you can": the earliest
             yield from self._hold(1)
             return
         try:

@@ -573,7 +573,14 @@ def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
     if re.search(r"\d|@|\?", text) or intents.is_affirmative(text) or \
             intents.is_negative(text):
         return False
+    words = {w.lower() for w in re.findall(r"[A-Za-z']+", text)}
+    if words & (_NOT_NAME_WORDS | _TIME_NAMES):  # "Next Wednesday. Same time."
+        return False
     return _plausible_name(name.value.first, name.value.last, clinic)
+
+
+_TIME_NAMES = {"next", "same", "time", "last", "this", "week", "weeks", "day", "days",
+               "month", "later", "earlier", "early", "late", "anytime", "noon"}
 
 
 class Shape(StrEnum):
