@@ -192,7 +192,7 @@ def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1,
         a_words = _content(faq.answer)
         shared_q = asked & q_words
         shared_a = (asked & a_words) - q_words
-        score = 2 * len(shared_q) + len(shared_a) + len(shared_a & _SYNONYM_TARGETS)
+        score: float = 2 * len(shared_q) + len(shared_a) + len(shared_a & _SYNONYM_TARGETS)
         coverage = len(shared_q | shared_a) / len(asked)
         strong = score >= 2 * require and (shared_q or coverage >= 0.5 or
                                            shared_a & _SYNONYM_TARGETS)
