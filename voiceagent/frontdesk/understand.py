@@ -142,7 +142,10 @@ _THIRD_PARTY = re.compile(
     r"\b(read|tell) me (back )?(what|the|which) (number|phone|address|email|info|information|"
     r"details)\b.*\b(have|file|gave)\b|\bwhat (phone |cell )?(number|address|email|phone) "
     r"do you have\b|\b(we'?re|i'?m) (his|her|their) (doctor|wife|husband|mother|father|mom|"
-    r"dad|parent|employer|boss|lawyer|attorney)\b|\ballowed to know\b",
+    r"dad|parent|employer|boss|lawyer|attorney)\b|\ballowed to know\b|"
+    r"\b(read|tell|give) me (back )?what you have\b|\bwhich (phone |cell )?number i gave\b|"
+    r"\bwhat (phone |cell )?(number|address|email) (i gave|you have|is on file)\b|"
+    r"\bjust tell me the (number|address|phone)\b",
     re.I)
 
 
