@@ -141,3 +141,14 @@ def set_message_status(store: Store, *, message_id: int, status: str, actor: Act
         audit.record(session, actor, "update", "message", row.id)
         session.flush()
         return _info(row)
+
+
+def append_to_message(store: Store, *, message_id: int, text: str, actor: Actor) -> None:
+    """Add what the caller said after the message was taken ("it was forty dollars, charged
+    twice") to that message, rather than opening a second one."""
+    with store.transaction() as session:
+        row = session.get(Message, message_id)
+        if row is None:
+            raise InvalidInput(f"no message {message_id}")
+        row.body = f"{row.body or ''}\n{text.strip()}".strip()[:4000]
+        audit.record(session, actor, "update", "message", message_id)

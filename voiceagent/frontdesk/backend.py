@@ -311,6 +311,11 @@ class FrontDeskBackend:
                           body=intake.summary(), callback_phone=phone, patient_id=patient_id)
 
     @effect
+    def add_to_message(self, message_id: int, text: str) -> None:
+        messages.append_to_message(self.store, message_id=message_id, text=text,
+                                   actor=self.actor)
+
+    @effect
     def security_event(self, kind: str, channel: str) -> None:
         """A refused attempt to misuse the assistant or to reach another patient's data,
         for the admin (a short code, never what was said)."""

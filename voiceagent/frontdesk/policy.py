@@ -548,7 +548,7 @@ class FrontDeskDialog:
                                 f"{values['when'].readback[1:]}, noted.")
             except IntakeError:
                 pass
-        return " ".join(a for a in acks if a)
+        return " ".join(dict.fromkeys(a for a in acks if a))  # each acknowledgement once
 
     def _identify(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         """No intent yet (or wrapping up): what does the caller want?"""
@@ -573,10 +573,19 @@ class FrontDeskDialog:
                 ack = self._apply(u)
                 yield from self._start(guess, said, lead=ack, keep_lead=bool(ack))
                 return
-        answer = ""
-        if u.question:
-            answer = self._answer_question(text)
         wanted = [i for i in u.intents if i != intents.QUESTION]
+        scores = self.router.scores(text)
+        if self.state.step == steps.WRAP_UP and self.state.message_id is not None and \
+                not u.question and len(text.split()) >= 4 and not _done_words(text) and \
+                (not wanted or wanted[0] == intents.MESSAGE):
+            # "It was forty dollars, charged twice": more for the message just taken
+            self.backend.add_to_message(self.state.message_id, text[:1000])
+            yield from self._wrap("Thank you, I've added that to your message.")
+            return
+        answer = ""
+        if u.question and not (wanted and wanted[0] in (intents.HUMAN, intents.MESSAGE) and
+                               scores.get(wanted[0], 0) >= 3):
+            answer = self._answer_question(text)
         if u.question and wanted and wanted[0] in (intents.GOODBYE, intents.HUMAN) and \
                 self.router.scores(text).get(wanted[0], 0) < 3:
             wanted = []
@@ -644,6 +653,8 @@ class FrontDeskDialog:
             return
         ack = self._apply(u) if intent in (intents.BOOK, intents.RESCHEDULE, intents.CANCEL,
                                            intents.MY_APPOINTMENTS, intents.MESSAGE) else ""
+        if answer and "we accept" in answer:  # the answer already said so
+            ack = re.sub(r"Great, we accept [^.]+\.\s*", "", ack)
         lead = " ".join(p for p in (answer, ack) if p)
         yield from self._start(intent, text, lead=lead, keep_lead=bool(lead))
 

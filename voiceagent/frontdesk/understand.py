@@ -184,6 +184,9 @@ def is_question(text: str) -> bool:
         c = " ".join(words)
         if not c or _NOT_QUESTIONS.match(c):
             continue
+        if re.search(r"\b(i think|i guess|i believe|i suppose|right|maybe)\s*\?$", c + "?" if
+                     sentence.rstrip().endswith("?") else c):
+            continue  # "the other guy's insurance is paying, I think?": a statement
         asks = re.search(r"(^|, |\band |\bask )(how|what|when|where|which|who|do you|does|"
                          r"is there|are you|can i|should i)\b", c)
         uptalk = sentence.rstrip().endswith("?") and ((len(words) <= 12 or
@@ -313,8 +316,20 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             pass
 
     # dates: a date of birth, a surgery date or an injury date, by the words around them
+    corrected = bool(re.search(r"\b(no wait|sorry|actually|i mean|correction|not the)\b", text,
+                               re.I))
     for key, context in _DATE_CONTEXT.items():
         clause = _clause_with(context, text)
+        if corrected and clause is not None:
+            # "It happened November fifth. No wait, it was the sixth": from the correction on
+            later = re.split(r"\b(?:no wait|sorry|actually|i mean)\b", text, flags=re.I)[-1]
+            month = re.search(r"(january|february|march|april|may|june|july|august|september|"
+                              r"october|november|december)", clause, re.I)
+            if re.search(r"\d|first|second|third|th\b", later, re.I):
+                clause = later if re.search(r"(january|february|march|april|may|june|july|"
+                                            r"august|september|october|november|december)",
+                                            later, re.I) or not month else \
+                    f"{month.group(1)} {re.sub(r'^.*?(the )', '', later)}"
         if clause is None or not re.search(r"\d|(january|february|march|april|may|june|july|"
                                            r"august|september|october|november|december|"
                                            r"teenth|first|second|third|th\b)", clause, re.I):
@@ -372,6 +387,14 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
 
     if "phone" in out and re.search(r"\badjuster\b", text, re.I):
         out["adjuster_phone"] = out.pop("phone")
+    m = re.search(r"\badjuster\b.{0,60}?((?:\b(?:zero|oh|one|two|three|four|five|six|seven|"
+                  r"eight|nine|hundred|\d)\b[\s,.\-]*){7,12})", text, re.I)
+    if m and "adjuster_phone" not in out:
+        try:
+            phone = parse_phone(m.group(1))
+            out["adjuster_phone"] = Value(phone.value, phone.readback)
+        except IntakeError:
+            pass
     m = re.search(r"\b(?:it|that|the (?:injury|accident))? ?(?:happened|was|occurred) "
                   r"(?:on )?(.+?)(?:[.;]|$)", text, re.I)
     if m and "date_of_injury" not in out and re.search(r"\b(work|job|accident|injur|hurt|fell|"
@@ -476,6 +499,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                                 "injured at work", "on the job", "work injury")):
         out["coverage_kind"] = Value("workers_comp")
     elif any(w in norm for w in ("car accident", "auto accident", "car crash", "rear ended",
+                                  "fender bender", "was in a crash", "hit by a car",
                                   "motor vehicle", "auto claim", "auto insurance", "pip claim")):
         out["coverage_kind"] = Value("auto")
     m = re.search(rf"\badjuster(?:'s name)?(?: is| was|'s)?\s+({_NAME}(?:\s+{_NAME}){{0,2}})",
