@@ -560,6 +560,13 @@ class FrontDeskDialog:
             if u.no and not u.intents and not u.question:
                 yield from self._goodbye()
                 return
+        if self.state.pending == "confirm_intent" and u.question and not u.yes and not u.no \
+                and not u.intents:
+            # "and each visit after that?": answer, and the offer to book still stands
+            answer = self._answer_question(text)
+            yield from self._say(f"{answer} {self.state.last_prompt}".strip(),
+                                 prompt=self.state.last_prompt)
+            return
         if self.state.pending == "confirm_intent":
             guess = self.state.fields.pop("guessed_intent", None)
             said = self.state.fields.pop("guessed_from", "")
@@ -845,6 +852,17 @@ class FrontDeskDialog:
                 answered = True
             except IntakeError as exc:
                 failed = exc
+        elif "full_name" in self._needed() and shape in (Shape.NAME, Shape.SPELLING) and \
+                name_in(text, self.clinic) is not None:
+            # "Harold Lindgren, L I N D G R E N" while another question was pending
+            ack = parse_field("full_name", name_in(text, self.clinic) or "", self.state,
+                              self.clinic, self._local_now())
+            if shape is Shape.SPELLING:
+                try:
+                    parse_field("last_name_spelled", text.split(",", 1)[-1], self.state,
+                                self.clinic, self._local_now())
+                except IntakeError:
+                    pass
         else:
             other = self._field_for(shape)
             if other is not None and other not in u.values:  # a labelled value is stored below
@@ -933,6 +951,10 @@ class FrontDeskDialog:
         if field == "message_body":
             return True
         # free text (reason, employer, when, which appointment): not a detail of another kind
+        if field == "reason" and set(u.values) & {"when", "payer_named", "phone", "dob",
+                                                   "email", "member_id"} and \
+                "reason" not in u.values:
+            return False  # "Wednesday, any time after one" is no reason for a visit
         return shape in (Shape.OTHER,) or (field == "employer" and shape is Shape.NAME)
 
     def _field_for(self, shape: Shape) -> str | None:
@@ -1115,8 +1137,8 @@ class FrontDeskDialog:
         if choice is not None:
             yield from self._hold(choice)
             return
-        if u.yes and (len(offers) == 1 or (self.state.request or {}).get("asap")):
-            # "yeah, that one" after "as early as you can": the earliest
+        if u.yes and offers:
+            # "yes, perfect" to a list of times: the first one; the read-back confirms it
             yield from self._hold(1)
             return
         try:

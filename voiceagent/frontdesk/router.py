@@ -171,7 +171,9 @@ _YES_START = ("yes", "yeah", "yep", "yup", "yah", "ya", "sure", "correct", "righ
               "uh huh", "mm hmm", "that's right", "that is right", "that's correct",
               "sounds good", "that works", "that's fine", "please do", "go ahead", "book it",
               "that one", "do it", "of course", "alright", "all right", "yes please",
-              "that would be great", "that'd be great", "works for me", "that's perfect")
+              "that would be great", "that'd be great", "works for me", "that's perfect",
+              "that's all correct", "that is all correct", "all correct", "all good",
+              "everything's correct", "everything is correct", "looks good", "yes it is")
 _NO_START = ("no", "nope", "nah", "negative", "not really", "that's wrong", "that's not right",
              "incorrect", "wrong", "not quite", "no thanks", "no thank you", "don't book",
              "do not book", "that doesn't work", "that does not work", "doesn't work")

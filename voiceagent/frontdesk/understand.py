@@ -302,7 +302,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
 
     # name: "my name is ...", "this is ...", "it's ... calling"
     m = re.search(r"(?<!his )(?<!her )(?<!their )(?<!his )\b(?:my name is|my name's|"
-                  r"(?<!his )(?<!her )name is|this is|i'm|i am|it's)\s+"
+                  r"(?<!his )(?<!her )name is|this is|i'm|i am|it's|the patient is|"
+                  r"patient'?s name is|the patient'?s)\s+"
                   rf"({_NAME}(?:\s+{_NAME}){{1,2}})\b", text)
     if m and not re.match(r"(?i)(calling|trying|looking|wondering|having|just|not|a |an )",
                           m.group(1)):
