@@ -39,6 +39,8 @@ WORDINGS = {
         "my speech is slurred and my arm feels weird",
         "I suddenly got weak on my left side",
         "I have the worst headache of my life, it came on suddenly",
+        "he's trying to say something and it's coming out all mushy",
+        "one side of his mouth is kind of hanging down",
     ],
     "head-injury": [
         "I slipped on the ice and hit my head pretty hard",
@@ -55,6 +57,7 @@ WORDINGS = {
         "my incision is red and there's some pus coming out",
         "I've had a fever since my knee replacement on Friday",
         "the staples from my surgery look infected and the wound is oozing",
+        "the bandage over the cut keeps soaking through with yellowish stuff",
     ],
     "bleeding": [
         "I cut my hand on a knife and it won't stop bleeding",
@@ -190,6 +193,13 @@ def test_every_configured_red_flag_has_at_least_three_wordings_here():
 def test_a_negated_symptom_does_not_fire_but_the_next_sentence_can():
     assert detect("No chest pain. But now I can't breathe", RULES).id == "cardiac"  # type: ignore[union-attr]
     assert detect("I don't have chest pain", RULES) is None
+
+
+def test_what_the_call_said_before_gives_a_symptom_its_meaning():
+    line = "I've had chills on and off since last night"
+    assert detect(line, RULES) is None
+    flag = detect(line, RULES, context="after my surgery")
+    assert flag is not None and flag.id == "post-surgical-infection"
 
 
 def test_emergencies_win_over_urgent_flags_in_the_same_turn():

@@ -93,6 +93,8 @@ MEDICAL_ADVICE = (
     "should i take", "should i ice", "ice or heat", "heat or ice", "is it normal", "is it broken",
     "is it torn", "is it serious", "what medication", "which medication", "painkiller",
     "ibuprofen", "tylenol", "advil", "diagnose", "diagnosis for", "what exercises should",
+    "is that normal", "is this normal", "should i back off", "should i stop", "should i keep",
+    "should i be worried", "is it okay to", "is it ok to", "can i still",
     "what exercise should", "what should i do about my", "do i need surgery", "is it safe to",
 )
 # the small model's one job: the system prompt whose KV state is warmed at start-up. Plain
@@ -233,7 +235,7 @@ class FrontDeskDialog:
                                  prompt=self.state.last_prompt)
             return
         self._remember("user", text)
-        flag = self.router.red_flag(text)
+        flag = self.router.red_flag(text, context=self._clinical_context())
         if flag is not None:
             yield from self._red_flag(flag)
             return
@@ -244,6 +246,13 @@ class FrontDeskDialog:
             yield from self._social(u)
             return
         if _medical_advice(text):
+            if self.state.step in (steps.INTENT, steps.WRAP_UP):
+                # a clinical question: no advice, a message for the clinical team instead
+                self.state.fields["message_category"] = self._clinical_category() or ""
+                yield from self._start(intents.MESSAGE, text, lead="I'm not able to give "
+                                       "medical advice, but I'll take a message for your "
+                                       "therapist and they'll call you back.")
+                return
             yield from self._say(f"{prompts.NO_MEDICAL_ADVICE} {self.state.last_prompt}".strip(),
                                  prompt=self.state.last_prompt)
             return
@@ -385,6 +394,11 @@ class FrontDeskDialog:
             return
         yield from self._wrap("I've let our clinical team know, and someone will call you back "
                               "today.")
+
+    def _clinical_context(self) -> str:
+        """What earlier turns said that changes what a symptom means ("after my surgery")."""
+        f = self.state.fields
+        return "after my surgery" if f.get("surgery") or f.get("surgery_date") else ""
 
     def _clinical_category(self) -> str | None:
         for c in self.clinic.message_categories:

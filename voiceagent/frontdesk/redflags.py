@@ -129,9 +129,12 @@ def rules_from_clinic(clinic: object) -> list[RedFlagRule]:
     return out
 
 
-def detect(text: str, rules: Iterable[RedFlagRule]) -> RedFlagRule | None:
-    """The first rule (emergencies before urgent ones) that fires in any sentence."""
-    sentences = [s.split() for s in _SENTENCE.split(normalize_keep_stops(text)) if s.strip()]
+def detect(text: str, rules: Iterable[RedFlagRule], context: str = "") -> RedFlagRule | None:
+    """The first rule (emergencies before urgent ones) that fires in any sentence. Each
+    sentence is read with ``context`` (what the call said before: "after my surgery")."""
+    extra = normalize(context).split() if context else []
+    sentences = [s.split() + extra for s in _SENTENCE.split(normalize_keep_stops(text))
+                 if s.strip()]
     ordered = sorted(rules, key=lambda r: r.severity != Severity.EMERGENCY)
     for rule in ordered:
         for words in sentences:

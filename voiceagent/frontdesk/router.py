@@ -134,9 +134,10 @@ class IntentRouter:
         intents = getattr(clinic, "intents", {}) or {}
         return cls(intents, rules_from_clinic(clinic))
 
-    def red_flag(self, text: str) -> RedFlagRule | None:
-        """The red flag the caller's words describe (see :mod:`voiceagent.frontdesk.redflags`)."""
-        return detect(text, self.red_flags)
+    def red_flag(self, text: str, context: str = "") -> RedFlagRule | None:
+        """The red flag the caller's words describe (see :mod:`voiceagent.frontdesk.redflags`);
+        ``context`` is what earlier turns established ("after my surgery")."""
+        return detect(text, self.red_flags, context=context)
 
     def scores(self, text: str) -> dict[str, float]:
         """Each intent's score: keyword weights plus example similarity (0..3)."""

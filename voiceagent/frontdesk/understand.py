@@ -96,7 +96,10 @@ _WRONG_NUMBER = re.compile(
     r"(the )?(pizza|restaurant|pharmacy|dentist|dental|bank|school|vet|salon|hotel|taxi|"
     r"cab|auto|garage|plumber|insurance company)\b|\b(you'?re|you are|this is|it'?s) not (the |a )?"
     r"(pharmacy|dentist|dental|doctor'?s office|restaurant|bank|school|vet|salon|hotel|"
-    r"garage)\b|\brefill (my|a|the)\b|\bpepperoni\b|\bpizza\b|\b(order|table) for "
+    r"garage)\b|\brefill (my|a|the)\b|\b(animal|pet) hospital\b|\bveterinar|"
+    r"\b(my|the) (dog|cat|puppy|kitten|pet)\b.{0,40}\b(shot|shots|vaccine|appointment|in|"
+    r"checkup|groom)|\bmust have the wrong\b|\bwrong (place|office|clinic|business|one)\b|"
+    r"\bpepperoni\b|\bpizza\b|\b(order|table) for "
     r"(pick ?up|delivery|two|four)\b|\bdialed the wrong\b|\bmeant to call\b",
     re.I)
 _SPAM = re.compile(
@@ -108,6 +111,8 @@ _SPAM = re.compile(
     r"\b(this is|i'?m) (a|an) (sales|marketing|recruit)|\bcalling (on behalf of|from) .{0,30}"
     r"(marketing|solutions|capital|funding|warranty|energy|solar)\b|\bsolar panels?\b|"
     r"\blower your (rates?|bill)\b|\bmarketing\b.*\b(clinics?|practices?|patients)\b|"
+    r"\b(clinics?|practices?|businesses)\b.{0,80}\b(marketing|google reviews|five[- ]star "
+    r"reviews|more reviews|leads|seo)\b|\bgrowth partners\b|"
     r"\bnew patients a month\b|\bis the owner (available|in)\b|\b(short|quick|brief) survey\b|"
     r"\bpress (one|two|1|2)\b.*\bpress (one|two|1|2)\b|\bwhoever does your (marketing|"
     r"advertising|website)\b",
