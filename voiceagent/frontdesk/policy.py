@@ -586,7 +586,12 @@ class FrontDeskDialog:
             said = self.state.fields.pop("guessed_from", "")
             self.state.pending = None
             shape = answer_shape(text, self.clinic, self._local_now().date())
-            if guess and (u.yes or shape in (Shape.NAME, Shape.DATE, Shape.PHONE) or
+            if u.intents[:1] == [intents.GOODBYE] or (_done_words(text) and not u.yes):
+                # "great, I'll call back to book, thanks" / "thank you, dear"
+                yield from self._goodbye()
+                return
+            if guess and (u.yes or u.intents[:1] == [guess] or
+                          shape in (Shape.NAME, Shape.DATE, Shape.PHONE) or
                           set(u.values) & {"full_name", "dob", "phone", "payer_named"}):
                 # details given in answer to "shall I book?" are a yes
                 if shape is Shape.NAME and "full_name" not in self.state.fields:

@@ -256,7 +256,8 @@ _TIME_WORDS = re.compile(
     r"\d{1,2}(:\d\d)? ?(am|pm|a m|p m|o'clock)|(at|around|after|before) (\d{1,2}|one|two|"
     r"three|four|five|six|seven|eight|nine|ten|eleven|twelve))\b", re.I)
 _DATE_CONTEXT = {
-    "dob": re.compile(r"\b(born|birth ?day|date of birth|d ?o ?b|birthdate)\b", re.I),
+    "dob": re.compile(r"\b(born|birth ?day|date of birth|d ?o ?b|birthdate|birth year|"
+                      r"wrong year)\b", re.I),
     "surgery_date": re.compile(r"\b(surgery|replaced|replacement|operation|operated|repair|"
                                r"reconstruction|scoped|fusion)\b", re.I),
     "date_of_injury": re.compile(r"\b(injur\w*|hurt|accident|fell|fall|crash|happened|"
@@ -341,7 +342,9 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                                            r"teenth|first|second|third|th\b)", clause, re.I):
             continue
         try:
-            if key == "dob":
+            if key == "dob" and corrected:
+                parsed = parse_date_of_birth(clause, today)  # the corrected date, whole
+            elif key == "dob":
                 parsed = parse_date_of_birth(_after(context, clause) or clause, today)
             else:
                 parsed = parse_past_date(clause, today, what="date", kind=key, max_years=10,
