@@ -93,9 +93,9 @@ class Leg(pj.Call):
 class CallerSession:
     """Everything that belongs to one answered caller, held until the call is released."""
 
-    def __init__(self, leg: Leg, info: CallInfo, record: CallRecord) -> None:
+    def __init__(self, leg: Leg, key: int, info: CallInfo, record: CallRecord) -> None:
         self.leg = leg
-        self.key = leg.getId()  # pjsua's call slot, stable while the session is registered
+        self.key = key  # the endpoint's own key (pjsua reuses call slots at once)
         self.info = info
         self.record = record
         self.exchange = FrameExchange(info.frame_bytes)
