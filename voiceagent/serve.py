@@ -18,6 +18,7 @@ from typing import Any
 from voiceagent import __version__
 from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.config import ClinicConfig
+from voiceagent.clinic.recovery import LiveCalls, recover_crashed_calls
 from voiceagent.config.pipeline import PipelineConfig, SIPConfig, load_pipeline
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.logs import setup_logging
@@ -63,7 +64,15 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
     )
     frontdesk.llm = resources.llm
     frontdesk.warm()
-    return Agent(config, frontdesk, resources, StoreCallLog(frontdesk.store))
+    return Agent(config, frontdesk, resources, open_call_log(config, frontdesk))
+
+
+def open_call_log(config: PipelineConfig, frontdesk: FrontDesk) -> StoreCallLog:
+    """This process's call log. Calls a dead process left open are closed first, and their
+    callers left with the front desk (see ``clinic/recovery.py``)."""
+    root = config.data_dir / "live-calls"
+    recover_crashed_calls(frontdesk.store, frontdesk.clinic, root)
+    return StoreCallLog(frontdesk.store, LiveCalls(root))
 
 
 def transfer_targets(clinic: ClinicConfig, sip: SIPConfig) -> dict[str, str]:
@@ -122,7 +131,11 @@ def _start_sip(agent: Agent) -> Any:
     def call_ended(record: CallRecord) -> None:
         with lock:
             handler = handlers.pop(record.call_id, None)
-        if handler is not None and handler.session.call_id and record.reply_latency_s:
+        if handler is None or not handler.session.call_id:
+            return
+        if record.ended_at is not None:  # the stored end is the call's (its BYE)
+            agent.call_log.set_ended_at(handler.session.call_id, record.ended_at)
+        if record.reply_latency_s:
             agent.call_log.record_wire_latency(
                 handler.session.call_id, [round(s * 1000, 1) for s in record.reply_latency_s]
             )
@@ -207,5 +220,7 @@ def run(args: argparse.Namespace) -> int:
         if endpoint is not None:
             endpoint.stop()
         server.should_exit = True
+        if agent.call_log.live is not None:
+            agent.call_log.live.release()
         agent.frontdesk.store.dispose()
     return 0

@@ -1,7 +1,8 @@
 """The store-backed CallLog: every turn and tool call is committed the moment it happens.
 
-A crash mid-call therefore leaves the call with its transcript so far and no outcome;
-:func:`close_abandoned_calls` marks such calls at the next start.
+A crash mid-call therefore leaves the call with its transcript so far and no outcome; with
+:class:`~voiceagent.clinic.recovery.LiveCalls` markers, the next start closes it and leaves the
+front desk a callback message (:func:`~voiceagent.clinic.recovery.recover_crashed_calls`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
@@ -17,6 +18,9 @@ from voiceagent.clinic import audit
 from voiceagent.clinic.audit import SYSTEM, Actor
 from voiceagent.clinic.db import Store
 from voiceagent.clinic.models import Call, CallTurn, ToolCallRecord, utcnow
+
+if TYPE_CHECKING:
+    from voiceagent.clinic.recovery import LiveCalls
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,17 @@ class CallRecord:
 class StoreCallLog:
     """Implements :class:`voiceagent.dialog.calllog.CallLog` on the clinic store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, live: LiveCalls | None = None) -> None:
         self.store = store
+        self.live = live  # marks this process's open calls (crash recovery)
 
     def open_call(self, channel: str, caller_id: str | None) -> str:
         call_id = str(uuid.uuid4())
         with self.store.transaction() as session:
             session.add(Call(id=call_id, channel=channel, caller_id=caller_id))
             audit.record(session, Actor("calllog", call_id), "create", "call", call_id)
+        if self.live is not None:
+            self.live.opened(call_id)
         return call_id
 
     def add_turn(
@@ -84,6 +91,13 @@ class StoreCallLog:
                 .values(outcome=outcome, ended_at=utcnow(), recording_path=recording_path)
             )
             audit.record(session, Actor("calllog", call_id), "close", "call", call_id)
+        if self.live is not None:
+            self.live.closed(call_id)
+
+    def set_ended_at(self, call_id: str, ended_at: datetime) -> None:
+        """The channel's own end of the call (its BYE), which may follow the dialog's end."""
+        with self.store.transaction() as session:
+            session.execute(update(Call).where(Call.id == call_id).values(ended_at=ended_at))
 
     def record_wire_latency(self, call_id: str, latency_ms: list[float]) -> None:
         """Keep the channel's own end-of-speech to first-reply-audio times for the call."""
@@ -115,14 +129,3 @@ class StoreCallLog:
                 [(t.role, t.text, t.latency) for t in call.turns],
                 [(t.name, t.arguments, t.result) for t in call.tool_calls],
             )
-
-
-def close_abandoned_calls(store: Store, *, started_before: datetime) -> int:
-    """Mark calls left open by a crash (no outcome, started before ``started_before``)."""
-    with store.transaction() as session:
-        result = session.execute(
-            update(Call)
-            .where(Call.ended_at.is_(None), Call.started_at < started_before)
-            .values(outcome="abandoned_crash", ended_at=utcnow())
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
