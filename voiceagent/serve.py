@@ -18,7 +18,9 @@ from typing import Any
 from voiceagent import __version__
 from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.config import ClinicConfig
+from voiceagent.clinic.journal import Journal
 from voiceagent.clinic.recovery import LiveCalls, recover_crashed_calls
+from voiceagent.clinic.storehealth import StoreHealth
 from voiceagent.config.pipeline import PipelineConfig, SIPConfig, load_pipeline
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.logs import setup_logging
@@ -45,6 +47,7 @@ class Agent:
     frontdesk: FrontDesk
     resources: PipelineResources
     call_log: StoreCallLog
+    store_health: StoreHealth
 
     @property
     def clinic(self) -> ClinicConfig:
@@ -64,15 +67,26 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
     )
     frontdesk.llm = resources.llm
     frontdesk.warm()
-    return Agent(config, frontdesk, resources, open_call_log(config, frontdesk))
+    call_log = open_call_log(config, frontdesk)
+    assert call_log.health is not None
+    return Agent(config, frontdesk, resources, call_log, call_log.health)
 
 
 def open_call_log(config: PipelineConfig, frontdesk: FrontDesk) -> StoreCallLog:
-    """This process's call log. Calls a dead process left open are closed first, and their
-    callers left with the front desk (see ``clinic/recovery.py``)."""
+    """This process's call log: journaled writes are replayed, calls a dead process left open
+    are closed and their callers left with the front desk (``clinic/recovery.py``), and a
+    store-health monitor starts (SIP refuses calls while the store cannot be written)."""
     root = config.data_dir / "live-calls"
+    health = StoreHealth(frontdesk.store)
+    call_log = StoreCallLog(frontdesk.store, journal=Journal(config.data_dir / "journal"
+                                                                / "calllog.jsonl"),
+                            health=health)
+    call_log.replay_journal()
     recover_crashed_calls(frontdesk.store, frontdesk.clinic, root)
-    return StoreCallLog(frontdesk.store, LiveCalls(root))
+    call_log.live = LiveCalls(root)
+    health.on_writable = call_log.replay_journal
+    health.start()
+    return call_log
 
 
 def transfer_targets(clinic: ClinicConfig, sip: SIPConfig) -> dict[str, str]:
@@ -94,7 +108,7 @@ def _start_http(agent: Agent) -> Any:
 
     from voiceagent.api.app import create_app
 
-    app = create_app(agent.config, frontdesk=agent.frontdesk)
+    app = create_app(agent.config, frontdesk=agent.frontdesk, store_health=agent.store_health)
     server = uvicorn.Server(uvicorn.Config(
         app, host=agent.config.http.host, port=agent.config.http.port,
         log_config=None, access_log=False,
@@ -140,6 +154,10 @@ def _start_sip(agent: Agent) -> Any:
                 handler.session.call_id, [round(s * 1000, 1) for s in record.reply_latency_s]
             )
 
+    def call_refused(record: CallRecord) -> None:
+        call_id = agent.call_log.open_call("sip", record.caller_id)
+        agent.call_log.close_call(call_id, record.outcome)
+
     def render_speech(text: str, rate: int) -> bytes:
         return np.asarray(synthesize_at(agent.resources.tts, text, rate), dtype="<i2").tobytes()
 
@@ -153,6 +171,8 @@ def _start_sip(agent: Agent) -> Any:
         shutdown_grace_s=config.sip.shutdown_grace_s,
         render_speech=render_speech,
         on_call_ended=call_ended,
+        on_call_refused=call_refused,
+        store_writable=agent.store_health.usable,
     )
     factory = speech_handler_factory(
         agent.resources, lambda: agent.frontdesk.dialog(channel="phone"), agent.call_log,
@@ -220,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
         if endpoint is not None:
             endpoint.stop()
         server.should_exit = True
+        agent.store_health.stop()
         if agent.call_log.live is not None:
             agent.call_log.live.release()
         agent.frontdesk.store.dispose()

@@ -22,7 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select
 
 from voiceagent.api.guard import (
     CHAT_SECRET_HEADER,
@@ -38,6 +38,7 @@ from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.models import Appointment, Call, Lead, Message, Patient
+from voiceagent.clinic.storehealth import StoreHealth
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.protocol import DialogEvent, EndCall, Transfer, UserTurn
 from voiceagent.frontdesk.runtime import FrontDesk
@@ -109,6 +110,7 @@ def create_app(
     api_token: str | None = None,
     allowed_hosts: list[str] | None = None,
     chat_secrets: ChatSecrets | None = None,
+    store_health: StoreHealth | None = None,
 ) -> FastAPI:
     """The FastAPI app. Pass ``frontdesk`` (tests, embedding) or a config to load one.
 
@@ -128,6 +130,7 @@ def create_app(
     if chat_secrets is None:
         chat_secrets = ChatSecrets.from_environment(config.data_dir if config else None)
     secrets = chat_secrets
+    health_probe = store_health or StoreHealth(frontdesk.store)
     sessions = SessionStore(frontdesk.store)
     call_log = StoreCallLog(frontdesk.store)
     guard = Depends(_bearer_guard(api_token))
@@ -232,17 +235,16 @@ def create_app(
     # --- reads ------------------------------------------------------------------------
 
     @app.get("/api/health", tags=["status"])
-    def health() -> dict[str, Any]:
-        """Liveness plus a database round trip."""
-        try:
-            with frontdesk.store.transaction() as session:
-                session.execute(text("SELECT 1"))
-            database = "ok"
-        except Exception:
-            log.exception("health_database_failed")
-            database = "unavailable"
-        status = "ok" if database == "ok" else "degraded"
-        return {"status": status, "database": database, "clinic": frontdesk.clinic.name}
+    def health() -> JSONResponse:
+        """Liveness plus a write probe of the store; 503 while the store cannot be written
+        (a locked, missing or unreachable database)."""
+        probe = health_probe.check()
+        body: dict[str, Any] = {"status": "ok" if probe.writable else "unavailable",
+                                "database": "ok" if probe.writable else "unwritable",
+                                "clinic": frontdesk.clinic.name}
+        if not probe.writable:
+            body["reason"] = probe.reason
+        return JSONResponse(body, status_code=200 if probe.writable else 503)
 
     @app.get("/api/appointments", tags=["read"])
     def appointments(
