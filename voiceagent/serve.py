@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DatabaseError
+
 from voiceagent import __version__
 from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.config import ClinicConfig
@@ -24,6 +26,8 @@ from voiceagent.clinic.storehealth import StoreHealth
 from voiceagent.config.pipeline import PipelineConfig, SIPConfig, load_pipeline
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.logs import setup_logging
+from voiceagent.preflight import StartupError, preflight
+from voiceagent.sdnotify import Notifier
 from voiceagent.speech.resources import PipelineResources, load_resources
 from voiceagent.speech.session import SessionOptions
 
@@ -58,7 +62,13 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
     """Open the store (running migrations) and load the models, once per process."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     progress("loading the clinic and opening the store ...")
-    frontdesk = FrontDesk.from_config(config)
+    try:
+        frontdesk = FrontDesk.from_config(config)
+    except DatabaseError as exc:
+        raise StartupError(
+            f"the store cannot be opened ({type(exc.orig).__name__}: "
+            f"{str(exc.orig).splitlines()[0][:120]}): check DATABASE_URL / data_dir, or move "
+            "a damaged database file away and restore a backup") from None
     progress("loading models (Whisper, the LLM, Piper) ...")
     resources = load_resources(
         config,
@@ -221,17 +231,28 @@ def run(args: argparse.Namespace) -> int:
             "http": config.http.model_copy(update={"port": args.http_port or config.http.port}),
         })
     setup_logging(config.logging.level, config.logging.format)
-    agent = load_agent(config, progress=lambda line: print(f"[serve] {line}", flush=True))
+    try:
+        preflight(config)
+        agent = load_agent(config, progress=lambda line: print(f"[serve] {line}", flush=True))
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    server = _start_http(agent)
     endpoint = None
+    server = None
+    notifier = Notifier()
     try:
+        server = _start_http(agent)
         if not args.no_sip:
             endpoint = _start_sip(agent)
         print(banner(config, sip=endpoint is not None), flush=True)
+        notifier.ready("answering calls" if endpoint is not None else "serving the API")
+        sip = endpoint
+        notifier.start_watchdog(lambda: sip is None or sip.responsive())
         stop.wait()
+        notifier.stopping()
         print("[serve] stopping: no new calls; live calls may finish", flush=True)
     except Exception as exc:  # noqa: BLE001 - a start failure is reported, not a traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -239,7 +260,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if endpoint is not None:
             endpoint.stop()
-        server.should_exit = True
+        if server is not None:
+            server.should_exit = True
         agent.store_health.stop()
         if agent.call_log.live is not None:
             agent.call_log.live.release()

@@ -209,6 +209,7 @@ class SipEndpoint:
         self._gate: RequestGate | None = None
         self._refusals: queue.Queue[CallRecord | None] = queue.Queue(maxsize=1000)
         self._last_gc = 0.0
+        self.loop_at = time.monotonic()  # when the SIP loop last went round (the watchdog)
         # pjsua objects whose last reference goes after RELEASE_DELAY_S: since pjsua 2.14 the
         # conference bridge disconnects and removes ports asynchronously on its clock thread,
         # so a port freed right after stopTransmit can still be called (a crash)
@@ -259,6 +260,12 @@ class SipEndpoint:
     def active_calls(self) -> int:
         return len(self._sessions)
 
+    def responsive(self, within_s: float = 5.0) -> bool:
+        """The SIP thread is alive and its loop went round in the last ``within_s``."""
+        thread = self._thread
+        return (thread is not None and thread.is_alive()
+                and time.monotonic() - self.loop_at < within_s)
+
     def wait_registered(self, timeout: float) -> bool:
         return self.registered.wait(timeout)
 
@@ -292,6 +299,7 @@ class SipEndpoint:
                     break
                 self._housekeeping()
                 self._collect_garbage()
+                self.loop_at = time.monotonic()
         except Exception:
             log_event(log, "sip.loop_error", logging.ERROR, exc_info=True)
         finally:
