@@ -336,7 +336,7 @@ class RawSip:
 
     def request(self, method: str, target: tuple[str, int], call_id: str,
                 contact: str | None = None, sdp: bool = True, to_tag: str = "",
-                extra: str = "") -> bytes:
+                extra: str = "", send: bool = True) -> bytes:
         host, port = target
         body = ""
         if method == "INVITE" and sdp:
@@ -360,7 +360,8 @@ class RawSip:
             headers.append(extra)
         headers.append(f"Content-Length: {len(body)}")
         message = ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
-        self.sock.sendto(message, target)
+        if send:
+            self.sock.sendto(message, target)
         return message
 
     def send_raw(self, data: bytes, target: tuple[str, int]) -> None:

@@ -260,6 +260,19 @@ class SipEndpoint:
     def active_calls(self) -> int:
         return len(self._sessions)
 
+    def status(self) -> dict[str, int]:
+        """Counts for operators and the soak test (read from any thread)."""
+        gate = self._gate
+        return {
+            "sessions": len(self._sessions),
+            "legs": len(self._legs),
+            "pjsua_calls": self._pjsua_calls() if gate is not None else 0,
+            "records": len(self.records),
+            "gate_passed": gate.stats.passed if gate else 0,
+            "gate_refused": (gate.stats.dropped + gate.stats.responded) if gate else 0,
+            "gate_errors": gate.stats.errors if gate else 0,
+        }
+
     def responsive(self, within_s: float = 5.0) -> bool:
         """The SIP thread is alive and its loop went round in the last ``within_s``."""
         thread = self._thread
