@@ -97,7 +97,8 @@ class AgentUnderTest:
     def start(self) -> None:
         wait_port_free(AGENT_PORT, 30)
         self.runs += 1
-        self.proc = Process([sys.executable, "-m", "voiceagent.channels.sip.linecheck",
+        self.proc = Process([sys.executable, "-X", "faulthandler", "-m",
+                             "voiceagent.channels.sip.linecheck",
                              "--config", str(self.config), "--rtp-port", str(AGENT_RTP),
                              "--greeting", str(self.greeting), "--reply", str(self.reply),
                              "--records", str(self.records), "--grace", "2",

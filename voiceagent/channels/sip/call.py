@@ -148,8 +148,12 @@ class CallerSession:
             self.pump.post(DtmfEvent(digit))
 
     def disconnect_media(self) -> None:
-        """Stop every transmission this call started (before the objects are released)."""
-        audio = self.leg.audio
+        """Stop every transmission this call started (before the objects are released).
+
+        Once the leg is disconnected pjsua has removed the call's conference port, and its
+        connections with it; its slot number may already belong to the next call, so only
+        this session's own port is disconnected then."""
+        audio = None if self.leg.disconnected else self.leg.audio
         for src, dst in ((audio, self.port), (self.port, audio), (audio, self.recorder),
                          (self.port, self.recorder)):
             if src is None or dst is None:
