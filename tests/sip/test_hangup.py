@@ -8,7 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.sip.conftest import AGENT_RTP, Voice, assert_sipp_ok, sip_config, sipp
+from tests.sip.conftest import (
+    AGENT_PORT,
+    AGENT_RTP,
+    CALLER_CTRL,
+    CALLER_SIP,
+    Voice,
+    assert_sipp_ok,
+    sip_config,
+    sipp,
+)
+from tests.sip.peers import Baresip
 from voiceagent.channels.sip import CallControl, CallInfo, SipEndpoint, SipOptions
 from voiceagent.channels.sip.handler import TransferOutcome
 from voiceagent.channels.sip.media_port import VOICED_RMS, frame_rms
@@ -51,9 +61,7 @@ class GoodbyeHandler:
         pass
 
 
-def test_agent_sends_bye_within_two_seconds_of_its_goodbye(
-    tmp_path: Path, voice: Voice, peers: list
-) -> None:
+def goodbye_agent(tmp_path: Path, voice: Voice) -> tuple[SipEndpoint, list[GoodbyeHandler]]:
     handlers: list[GoodbyeHandler] = []
 
     def factory(info: CallInfo, control: CallControl) -> GoodbyeHandler:
@@ -63,15 +71,17 @@ def test_agent_sends_bye_within_two_seconds_of_its_goodbye(
     options = SipOptions(rtp_port=AGENT_RTP, rtp_port_range=100)
     endpoint = SipEndpoint(sip_config(tmp_path), factory, options)
     endpoint.start()
-    try:
-        run = sipp(tmp_path, peers, "uac_await_bye.xml", "-m", "1")
-        assert_sipp_ok(run, timeout=30)
-        deadline = time.monotonic() + 10
-        while not endpoint.records or endpoint.records[-1].ended_at is None:
-            assert time.monotonic() < deadline, "the call never ended inside the agent"
-            time.sleep(0.05)
-    finally:
-        endpoint.stop(grace_s=1.0)
+    return endpoint, handlers
+
+
+def wait_ended(endpoint: SipEndpoint) -> None:
+    deadline = time.monotonic() + 10
+    while not endpoint.records or endpoint.records[-1].ended_at is None:
+        assert time.monotonic() < deadline, "the call never ended inside the agent"
+        time.sleep(0.05)
+
+
+def assert_bye_soon_after_goodbye(endpoint: SipEndpoint, handlers: list[GoodbyeHandler]) -> None:
     [record] = list(endpoint.records)
     [handler] = handlers
     assert handler.last_voiced_at is not None
@@ -79,3 +89,36 @@ def test_agent_sends_bye_within_two_seconds_of_its_goodbye(
     assert record.ended_at is not None
     gap = record.ended_at.timestamp() - handler.last_voiced_at
     assert 0 <= gap < 2.0, f"BYE {gap:.2f} s after the goodbye"
+
+
+def test_agent_sends_bye_within_two_seconds_of_its_goodbye(
+    tmp_path: Path, voice: Voice, peers: list
+) -> None:
+    endpoint, handlers = goodbye_agent(tmp_path, voice)
+    try:
+        run = sipp(tmp_path, peers, "uac_await_bye.xml", "-m", "1")
+        assert_sipp_ok(run, timeout=30)
+        wait_ended(endpoint)
+    finally:
+        endpoint.stop(grace_s=1.0)
+    assert_bye_soon_after_goodbye(endpoint, handlers)
+
+
+def test_phone_that_stays_on_the_line_is_hung_up_after_the_goodbye(
+    tmp_path: Path, voice: Voice, peers: list
+) -> None:
+    endpoint, handlers = goodbye_agent(tmp_path, voice)
+    try:
+        # the phone would stay 30 s (aufile ends its call at the end of the file)
+        source = voice.caller_wav("Hello?", "stays", tail_s=30.0)
+        phone = Baresip(tmp_path / "baresip", CALLER_SIP, CALLER_CTRL, source)
+        peers.append(phone)
+        started = time.monotonic()
+        phone.dial(f"sip:agent@127.0.0.1:{AGENT_PORT}")
+        phone.wait_event("CALL_ESTABLISHED", 15)
+        phone.wait_event("CALL_CLOSED", 20)
+        assert time.monotonic() - started < 15, "the agent, not the phone, ended the call"
+        wait_ended(endpoint)
+    finally:
+        endpoint.stop(grace_s=1.0)
+    assert_bye_soon_after_goodbye(endpoint, handlers)

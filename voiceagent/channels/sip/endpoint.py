@@ -72,6 +72,9 @@ RELEASE_DELAY_S = 2.0
 # pjsua clamps maxCalls to its compile-time PJSUA_MAX_CALLS; the pjsua2-python 2.15.1 wheel
 # was built with the default, 4 (measured: maxCalls=32 still refuses the 5th call)
 WHEEL_MAX_CALLS = 4
+# the SIP thread runs the cyclic collector (see _run): young generations every 0.5 s, all
+# generations every FULL_GC_EVERY rounds (60 s), as automatic collection would
+FULL_GC_EVERY = 120
 PJSUA_MAX_CALLS_ENV = "VOICEAGENT_PJSUA_MAX_CALLS"
 
 
@@ -209,6 +212,7 @@ class SipEndpoint:
         self._gate: RequestGate | None = None
         self._refusals: queue.Queue[CallRecord | None] = queue.Queue(maxsize=1000)
         self._last_gc = 0.0
+        self._gc_rounds = 0
         self.loop_at = time.monotonic()  # when the SIP loop last went round (the watchdog)
         # pjsua objects whose last reference goes after RELEASE_DELAY_S: since pjsua 2.14 the
         # conference bridge disconnects and removes ports asynchronously on its clock thread,
@@ -327,7 +331,8 @@ class SipEndpoint:
         now = time.monotonic()
         if now - self._last_gc >= 0.5:
             self._last_gc = now
-            gc.collect(1)
+            self._gc_rounds += 1
+            gc.collect(2 if self._gc_rounds % FULL_GC_EVERY == 0 else 1)
 
     def _pjsua_calls(self) -> int:
         return self._gate.pjsua_calls() if self._gate is not None else len(self._legs)
