@@ -1,6 +1,6 @@
 # The two commands: `make run` (the agent on the embedded defaults) and `make test`.
 # Both set everything up first (scripts/setup.sh is idempotent: a second run takes seconds).
-.PHONY: setup run test bench eval doctor lint help
+.PHONY: setup run test bench eval doctor lint help soak
 VENV := .venv
 ARGS ?=
 
@@ -10,6 +10,7 @@ help:
 	@echo "make bench   set up, then run the latency benchmark"
 	@echo "make eval    set up, then score the front desk on the conversation scenarios"
 	@echo "make doctor  check dependencies, models, configs and ports"
+	@echo "make soak    SIP soak: mixed calls and abuse for SOAK_MINUTES (10), then an audit"
 
 setup:
 	@bash scripts/setup.sh
@@ -25,6 +26,11 @@ bench: setup
 
 eval: setup
 	$(VENV)/bin/voiceagent eval $(ARGS)
+
+# not part of the suite: SOAK_MINUTES=3 make soak for a short run; report in soak-report/
+SOAK_MINUTES ?= 10
+soak: setup
+	$(VENV)/bin/python -m tests.soak.run --minutes $(SOAK_MINUTES) --out soak-report
 
 doctor: setup
 	$(VENV)/bin/voiceagent doctor

@@ -15,12 +15,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import DatabaseError
+
 from voiceagent import __version__
 from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.config import ClinicConfig
+from voiceagent.clinic.journal import Journal
+from voiceagent.clinic.recovery import LiveCalls, recover_crashed_calls
+from voiceagent.clinic.storehealth import StoreHealth
 from voiceagent.config.pipeline import PipelineConfig, SIPConfig, load_pipeline
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.logs import setup_logging
+from voiceagent.preflight import StartupError, preflight
+from voiceagent.sdnotify import Notifier
 from voiceagent.speech.resources import PipelineResources, load_resources
 from voiceagent.speech.session import SessionOptions
 from voiceagent.web.live import LiveBoard
@@ -45,6 +52,7 @@ class Agent:
     frontdesk: FrontDesk
     resources: PipelineResources
     call_log: StoreCallLog
+    store_health: StoreHealth
     live: LiveBoard = field(default_factory=LiveBoard)  # what the workspace's Today shows
 
     @property
@@ -56,7 +64,13 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
     """Open the store (running migrations) and load the models, once per process."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     progress("loading the clinic and opening the store ...")
-    frontdesk = FrontDesk.from_config(config)
+    try:
+        frontdesk = FrontDesk.from_config(config)
+    except DatabaseError as exc:
+        raise StartupError(
+            f"the store cannot be opened ({type(exc.orig).__name__}: "
+            f"{str(exc.orig).splitlines()[0][:120]}): check DATABASE_URL / data_dir, or move "
+            "a damaged database file away and restore a backup") from None
     progress("loading models (Whisper, the LLM, Piper) ...")
     resources = load_resources(
         config,
@@ -65,10 +79,29 @@ def load_agent(config: PipelineConfig, progress: Any = print) -> Agent:
     )
     frontdesk.llm = resources.llm
     frontdesk.warm()
-    agent = Agent(config, frontdesk, resources, StoreCallLog(frontdesk.store))
+    call_log = open_call_log(config, frontdesk)
+    assert call_log.health is not None
+    agent = Agent(config, frontdesk, resources, call_log, call_log.health)
     agent.live.models = {"stt": config.models.stt.model, "llm": config.models.llm.model,
                          "tts": config.models.tts.voice}
     return agent
+
+
+def open_call_log(config: PipelineConfig, frontdesk: FrontDesk) -> StoreCallLog:
+    """This process's call log: journaled writes are replayed, calls a dead process left open
+    are closed and their callers left with the front desk (``clinic/recovery.py``), and a
+    store-health monitor starts (SIP refuses calls while the store cannot be written)."""
+    root = config.data_dir / "live-calls"
+    health = StoreHealth(frontdesk.store)
+    call_log = StoreCallLog(frontdesk.store, journal=Journal(config.data_dir / "journal"
+                                                                / "calllog.jsonl"),
+                            health=health)
+    call_log.replay_journal()
+    recover_crashed_calls(frontdesk.store, frontdesk.clinic, root)
+    call_log.live = LiveCalls(root)
+    health.on_writable = call_log.replay_journal
+    health.start()
+    return call_log
 
 
 def transfer_targets(clinic: ClinicConfig, sip: SIPConfig) -> dict[str, str]:
@@ -90,7 +123,8 @@ def _start_http(agent: Agent, outreach: Any = None) -> Any:
 
     from voiceagent.api.app import create_app
 
-    app = create_app(agent.config, frontdesk=agent.frontdesk, outreach=outreach)
+    app = create_app(agent.config, frontdesk=agent.frontdesk, outreach=outreach,
+                     store_health=agent.store_health)
     app.state.live_board = agent.live
     server = uvicorn.Server(uvicorn.Config(
         app, host=agent.config.http.host, port=agent.config.http.port,
@@ -132,10 +166,18 @@ def _start_sip(agent: Agent) -> Any:
         with lock:
             handler = handlers.pop(record.call_id, None)
         agent.live.call_ended(record.call_id)
-        if handler is not None and handler.session.call_id and record.reply_latency_s:
+        if handler is None or not handler.session.call_id:
+            return
+        if record.ended_at is not None:  # the stored end is the call's (its BYE)
+            agent.call_log.set_ended_at(handler.session.call_id, record.ended_at)
+        if record.reply_latency_s:
             agent.call_log.record_wire_latency(
                 handler.session.call_id, [round(s * 1000, 1) for s in record.reply_latency_s]
             )
+
+    def call_refused(record: CallRecord) -> None:
+        call_id = agent.call_log.open_call("sip", record.caller_id)
+        agent.call_log.close_call(call_id, record.outcome)
 
     def render_speech(text: str, rate: int) -> bytes:
         return np.asarray(synthesize_at(agent.resources.tts, text, rate), dtype="<i2").tobytes()
@@ -150,6 +192,8 @@ def _start_sip(agent: Agent) -> Any:
         shutdown_grace_s=config.sip.shutdown_grace_s,
         render_speech=render_speech,
         on_call_ended=call_ended,
+        on_call_refused=call_refused,
+        store_writable=agent.store_health.usable,
     )
     factory = speech_handler_factory(
         agent.resources, lambda: agent.frontdesk.dialog(channel="phone"), agent.call_log,
@@ -205,7 +249,12 @@ def run(args: argparse.Namespace) -> int:
             "http": config.http.model_copy(update={"port": args.http_port or config.http.port}),
         })
     setup_logging(config.logging.level, config.logging.format)
-    agent = load_agent(config, progress=lambda line: print(f"[serve] {line}", flush=True))
+    try:
+        preflight(config)
+        agent = load_agent(config, progress=lambda line: print(f"[serve] {line}", flush=True))
+    except StartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -220,13 +269,19 @@ def run(args: argparse.Namespace) -> int:
         agent.frontdesk.store.dispose()
         return 1
     outreach.service.start()
-    server = _start_http(agent, outreach)
     endpoint = None
+    server = None
+    notifier = Notifier()
     try:
+        server = _start_http(agent, outreach)
         if not args.no_sip:
             endpoint = _start_sip(agent)
         print(banner(config, sip=endpoint is not None), flush=True)
+        notifier.ready("answering calls" if endpoint is not None else "serving the API")
+        sip = endpoint
+        notifier.start_watchdog(lambda: sip is None or sip.responsive())
         stop.wait()
+        notifier.stopping()
         print("[serve] stopping: no new calls; live calls may finish", flush=True)
     except Exception as exc:  # noqa: BLE001 - a start failure is reported, not a traceback
         print(f"error: {exc}", file=sys.stderr)
@@ -234,7 +289,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if endpoint is not None:
             endpoint.stop()
-        server.should_exit = True
+        if server is not None:
+            server.should_exit = True
+        agent.store_health.stop()
+        if agent.call_log.live is not None:
+            agent.call_log.live.release()
         outreach.service.stop()
         agent.frontdesk.store.dispose()
     return 0

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.frontdesk.conftest import MONDAY_10AM, make_clinic
+from voiceagent.api.guard import ChatSecrets
 from voiceagent.clinic.db import open_store
 from voiceagent.frontdesk.runtime import FrontDesk
 
@@ -33,20 +34,29 @@ def frontdesk(tmp_path: Path, migrated: Path):
     store.dispose()
 
 
-def make_client(frontdesk, token=None):
+CHAT_KEY = ChatSecrets(b"k" * 32)  # what nodes sharing one database share
+
+
+def make_client(frontdesk, token=None, host="127.0.0.1"):
     from voiceagent.api.app import create_app
 
-    return TestClient(create_app(frontdesk=frontdesk, api_token=token))
+    return TestClient(create_app(frontdesk=frontdesk, api_token=token, chat_secrets=CHAT_KEY),
+                      base_url=f"http://{host}")
+
+
+def secret_of(sid: str) -> dict[str, str]:
+    return {"X-Chat-Secret": CHAT_KEY.secret_for(sid)}
 
 
 def chat(client, lines, headers=None):
     start = client.post("/api/chat/sessions", headers=headers)
     assert start.status_code == 200, start.text
     sid = start.json()["session_id"]
+    assert start.json()["session_secret"] == CHAT_KEY.secret_for(sid)
     replies = [start.json()]
     for line in lines:
         r = client.post(f"/api/chat/sessions/{sid}/messages", json={"text": line},
-                        headers=headers)
+                        headers={**(headers or {}), **secret_of(sid)})
         assert r.status_code == 200, r.text
         replies.append(r.json())
     return sid, replies
@@ -65,6 +75,7 @@ def test_health_reports_the_database(frontdesk):
 def test_openapi_docs_are_served(frontdesk):
     client = make_client(frontdesk)
     assert client.get("/docs").status_code == 200
+    assert client.get("/redoc").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/chat/sessions/{session_id}/messages" in paths and "/api/leads" in paths
 
@@ -103,7 +114,8 @@ def test_sessions_survive_a_new_app_instance(frontdesk):
     first, second = make_client(frontdesk), make_client(frontdesk)
     sid, _ = chat(first, BOOKING[:5])
     for line in BOOKING[5:]:
-        r = second.post(f"/api/chat/sessions/{sid}/messages", json={"text": line})
+        r = second.post(f"/api/chat/sessions/{sid}/messages", json={"text": line},
+                        headers=secret_of(sid))
         assert r.status_code == 200
     assert r.json()["outcome"] == "booked"
 
@@ -122,22 +134,23 @@ def test_unknown_session_is_404_and_empty_text_is_422(frontdesk):
     client = make_client(frontdesk)
     assert client.post("/api/chat/sessions/nope/messages", json={"text": "hi"}).status_code == 404
     sid = client.post("/api/chat/sessions").json()["session_id"]
-    assert client.post(f"/api/chat/sessions/{sid}/messages",
-                       json={"text": ""}).status_code == 422
+    assert client.post(f"/api/chat/sessions/{sid}/messages", json={"text": ""},
+                       headers=secret_of(sid)).status_code == 422
 
 
 def test_ended_chat_refuses_more_messages(frontdesk):
     client = make_client(frontdesk)
     sid, replies = chat(client, ["bye"])
     assert replies[-1]["ended"]
-    r = client.post(f"/api/chat/sessions/{sid}/messages", json={"text": "hello?"})
+    r = client.post(f"/api/chat/sessions/{sid}/messages", json={"text": "hello?"},
+                    headers=secret_of(sid))
     assert r.status_code == 409
 
 
 def test_token_is_required_on_every_api_route_when_configured(frontdesk):
     client = make_client(frontdesk, token=TOKEN)
     for path in ("/api/health", "/api/appointments", "/api/patients", "/api/leads",
-                 "/api/messages", "/api/calls"):
+                 "/api/messages", "/api/calls", "/docs", "/openapi.json", "/redoc"):
         assert client.get(path).status_code == 401
         assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.post("/api/chat/sessions").status_code == 401
@@ -162,8 +175,89 @@ def test_create_app_from_the_pipeline_config_takes_the_token_from_it(tmp_path):
     config = PipelineConfig.model_validate(
         {"data_dir": str(tmp_path), "clinic": str(example), "http": {"api_token": TOKEN}})
     app = create_app(config)
-    client = TestClient(app)
+    client = TestClient(app, base_url="http://localhost")
     assert client.get("/api/health").status_code == 401
     body = client.get("/api/health", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     assert body["clinic"] == "Riverbend Physical Therapy"
+    app.state.frontdesk.store.dispose()
+
+
+def test_foreign_host_header_gets_no_patient_data_even_without_a_token(frontdesk):
+    chat(make_client(frontdesk), BOOKING)
+    rebound = make_client(frontdesk, host="attacker.example")
+    for path in ("/api/patients", "/api/calls", "/api/health", "/docs"):
+        r = rebound.get(path)
+        assert r.status_code == 421 and "Jane" not in r.text
+    for name in ("localhost", "127.0.0.1", "localhost:8080"):
+        assert make_client(frontdesk, host=name).get("/api/health").status_code == 200
+
+
+def test_configured_host_names_are_served(frontdesk):
+    from voiceagent.api.app import create_app
+
+    app = create_app(frontdesk=frontdesk, chat_secrets=CHAT_KEY,
+                     allowed_hosts=["agent.clinic.example"])
+    assert TestClient(app, base_url="http://agent.clinic.example").get(
+        "/api/health").status_code == 200
+    assert TestClient(app, base_url="http://other.example").get(
+        "/api/health").status_code == 421
+
+
+def test_another_visitors_chat_is_neither_readable_nor_writable_by_its_id(frontdesk):
+    client = make_client(frontdesk)
+    sid, _ = chat(client, ["My name is Jane Smith"])
+    for headers in ({}, {"X-Chat-Secret": "guess"},
+                    {"X-Chat-Secret": CHAT_KEY.secret_for("another-session")}):
+        read = client.get(f"/api/chat/sessions/{sid}", headers=headers)
+        write = client.post(f"/api/chat/sessions/{sid}/messages", json={"text": "hi"},
+                            headers=headers)
+        assert read.status_code == write.status_code == 404
+        assert "Jane" not in read.text
+    mine = client.get(f"/api/chat/sessions/{sid}", headers=secret_of(sid))
+    assert mine.status_code == 200 and "Jane Smith" in mine.text
+
+
+def test_lone_surrogates_are_no_error_and_no_patient_text_reaches_the_log(frontdesk, caplog):
+    client = make_client(frontdesk)
+    sid = client.post("/api/chat/sessions").json()["session_id"]
+    body = '{"text": "I am Jane Smith, born 3/3/1982 \\ud800\\udfff\\ud83d"}'
+    r = client.post(f"/api/chat/sessions/{sid}/messages", content=body,
+                    headers={"Content-Type": "application/json", **secret_of(sid)})
+    assert r.status_code == 200, r.text
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "Jane" not in logged and "1982" not in logged
+
+
+def test_an_unexpected_error_is_a_plain_500_without_the_patient_text(frontdesk, caplog,
+                                                                     monkeypatch):
+    from voiceagent.frontdesk.sessions import SessionStore
+
+    def broken(self, state, version):
+        raise ValueError(f"cannot save {state.history!r}")
+
+    monkeypatch.setattr(SessionStore, "save", broken)
+    client = make_client(frontdesk)
+    sid = client.post("/api/chat/sessions").json()["session_id"]
+    r = client.post(f"/api/chat/sessions/{sid}/messages", json={"text": "I am Jane Smith"},
+                    headers=secret_of(sid))
+    assert r.status_code == 500 and "Jane" not in r.text
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "Jane" not in logged
+    assert "ValueError" in logged, "the error's type and place are logged"
+
+
+def test_localhost_is_accepted_as_the_bind_address_and_the_host_name(tmp_path):
+    from voiceagent.api.app import create_app
+    from voiceagent.config.pipeline import PipelineConfig
+
+    example = Path(__file__).resolve().parents[2] / "configs" / "clinic.yaml"
+    config = PipelineConfig.model_validate(
+        {"data_dir": str(tmp_path), "clinic": str(example), "http": {"host": "localhost"},
+         "sip": {"bind": "localhost"}})
+    assert config.sip.bind == "127.0.0.1"
+    app = create_app(config)
+    assert TestClient(app, base_url="http://localhost:8080").get(
+        "/api/health").status_code == 200
+    assert TestClient(app, base_url="http://evil.example").get(
+        "/api/health").status_code == 421
     app.state.frontdesk.store.dispose()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 import pytest
 
-from voiceagent.clinic.calllog import StoreCallLog, close_abandoned_calls
+from voiceagent.clinic.calllog import StoreCallLog
+from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.db import Store, open_store
+from voiceagent.clinic.recovery import LiveCalls, recover_crashed_calls
 from voiceagent.dialog.calllog import CallLog
 
 pytestmark = pytest.mark.unit
@@ -34,19 +36,21 @@ def test_store_call_log_satisfies_the_dialog_protocol(store: Store) -> None:
     assert record.tool_calls == [("find_slots", {"type": "evaluation"}, {"slots": 3})]
 
 
-def _crashing_call(url: str, ready: Connection) -> None:
+def _crashing_call(url: str, live_root: str, ready: Connection) -> None:
     store = open_store(url, migrate=False)
-    log = StoreCallLog(store)
+    log = StoreCallLog(store, LiveCalls(Path(live_root)))
     call_id = log.open_call("sip", None)
     log.add_turn(call_id, "caller", "hello, my knee hurts")
     ready.send(call_id)  # a pipe write is synchronous: it is out before the crash
     os._exit(1)  # the process dies mid-call: no close, no cleanup
 
 
-def test_a_crash_mid_call_leaves_the_transcript_so_far(store: Store, db_url: str) -> None:
+def test_a_crash_mid_call_leaves_the_transcript_so_far(
+    store: Store, db_url: str, tmp_path: Path, clinic: ClinicConfig
+) -> None:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_crashing_call, args=(db_url, child))
+    proc = ctx.Process(target=_crashing_call, args=(db_url, str(tmp_path / "live"), child))
     proc.start()
     assert parent.poll(30), "the call process never reported its call id"
     call_id = parent.recv()
@@ -55,6 +59,6 @@ def test_a_crash_mid_call_leaves_the_transcript_so_far(store: Store, db_url: str
     record = StoreCallLog(store).get_call(call_id)
     assert record is not None and record.outcome is None
     assert record.turns == [("caller", "hello, my knee hurts", None)]
-    closed = close_abandoned_calls(store, started_before=datetime.now(UTC) + timedelta(seconds=1))
-    assert closed == 1
-    assert StoreCallLog(store).get_call(call_id).outcome == "abandoned_crash"  # type: ignore[union-attr]
+    [closed] = recover_crashed_calls(store, clinic, tmp_path / "live")
+    assert closed.call_id == call_id
+    assert StoreCallLog(store).get_call(call_id).outcome == "agent_crashed"  # type: ignore[union-attr]

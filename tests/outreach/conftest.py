@@ -100,7 +100,8 @@ def outreach(frontdesk: FrontDesk, provider: FakeProvider, clock: FakeClock) -> 
 def client(frontdesk: FrontDesk, outreach: Outreach) -> TestClient:
     from voiceagent.api.app import create_app
 
-    return TestClient(create_app(outreach.config, frontdesk=frontdesk, outreach=outreach))
+    return TestClient(create_app(outreach.config, frontdesk=frontdesk, outreach=outreach,
+                                 allowed_hosts=["testserver"]))
 
 
 def web_chat(client: TestClient, lines: list[str]) -> tuple[str, list[dict[str, Any]]]:

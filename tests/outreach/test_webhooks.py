@@ -74,8 +74,8 @@ def _telnyx_client(frontdesk, provider, clock, private_key):
     creds = Credentials(telnyx_api_key=CREDENTIALS.telnyx_api_key, telnyx_public_key=public)
     outreach = build_outreach(pipeline(provider.url, "telnyx"), frontdesk, credentials=creds,
                               clock=clock)
-    return TestClient(create_app(outreach.config, frontdesk=frontdesk, outreach=outreach)), \
-        outreach
+    return TestClient(create_app(outreach.config, frontdesk=frontdesk, outreach=outreach,
+                                 allowed_hosts=["testserver"])), outreach
 
 
 def _telnyx_event(text: str, sender: str = JANE) -> bytes:
@@ -124,7 +124,8 @@ def test_behind_a_proxy_twilio_signs_the_public_url(frontdesk, provider, clock):
         "sms": config.outreach.sms.model_copy(update={
             "public_base_url": "https://agent.riverside.example"})})})
     outreach = build_outreach(config, frontdesk, credentials=CREDENTIALS, clock=clock)
-    client = TestClient(create_app(config, frontdesk=frontdesk, outreach=outreach))
+    client = TestClient(create_app(config, frontdesk=frontdesk, outreach=outreach,
+                                   allowed_hosts=["testserver"]))
     params = {"MessageSid": "SMproxy", "From": JANE, "To": CLINIC_SMS, "Body": "HELP"}
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     for url, status in (("http://testserver/sms/twilio", 403),

@@ -321,3 +321,63 @@ class AgentProcess:
             except subprocess.TimeoutExpired:
                 pass
         self.proc.close()
+
+
+class RawSip:
+    """A bare UDP SIP client: sends hand-written requests and collects whatever comes back
+    (the flood, reflection and malformed-request tests need no real user agent)."""
+
+    def __init__(self, source_ip: str, port: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((source_ip, port))
+        self.sock.settimeout(0.05)
+        self.ip, self.port = self.sock.getsockname()
+        self.received: list[bytes] = []
+
+    def request(self, method: str, target: tuple[str, int], call_id: str,
+                contact: str | None = None, sdp: bool = True, to_tag: str = "",
+                extra: str = "", send: bool = True) -> bytes:
+        host, port = target
+        body = ""
+        if method == "INVITE" and sdp:
+            body = (f"v=0\r\no=- 1 1 IN IP4 {self.ip}\r\ns=-\r\nc=IN IP4 {self.ip}\r\n"
+                    "t=0 0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+        headers = [
+            f"{method} sip:agent@{host}:{port} SIP/2.0",
+            f"Via: SIP/2.0/UDP {self.ip}:{self.port};branch=z9hG4bK-{call_id}-{method}",
+            f"From: <sip:raw@{self.ip}>;tag=raw-{call_id}",
+            f"To: <sip:agent@{host}>" + (f";tag={to_tag}" if to_tag else ""),
+            f"Call-ID: {call_id}",
+            f"CSeq: 1 {method}",
+            f"Contact: <{contact or f'sip:raw@{self.ip}:{self.port}'}>",
+            "Max-Forwards: 70",
+        ]
+        if method == "SUBSCRIBE":
+            headers += ["Event: presence", "Expires: 600"]
+        if body:
+            headers.append("Content-Type: application/sdp")
+        if extra:
+            headers.append(extra)
+        headers.append(f"Content-Length: {len(body)}")
+        message = ("\r\n".join(headers) + "\r\n\r\n" + body).encode()
+        if send:
+            self.sock.sendto(message, target)
+        return message
+
+    def send_raw(self, data: bytes, target: tuple[str, int]) -> None:
+        self.sock.sendto(data, target)
+
+    def collect(self, seconds: float) -> list[bytes]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.received.append(self.sock.recv(65536))
+            except TimeoutError:
+                continue
+        return self.received
+
+    def statuses(self) -> list[int]:
+        return [int(m.split(b" ", 2)[1]) for m in self.received if m.startswith(b"SIP/2.0 ")]
+
+    def close(self) -> None:
+        self.sock.close()

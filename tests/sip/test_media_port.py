@@ -130,3 +130,25 @@ def test_muted_pump_stops_asking_the_handler_for_audio() -> None:
     pump.stop("ended", timeout=2)
     assert all(f == bytes(FRAME) for f in sent)
     assert len(handler.replies) == 100
+
+
+class SilencePaddingHandler(RecordingHandler):
+    """Like the speech session: silence frames, never None, once it has nothing to say."""
+
+    def pull_frame(self) -> bytes | None:
+        return self.replies.pop(0) if self.replies else bytes(FRAME)
+
+
+def test_pump_hangs_up_after_the_goodbye_although_the_handler_keeps_sending_silence() -> None:
+    exchange = FrameExchange(FRAME)
+    goodbye = [tone()] * 20
+    handler = SilencePaddingHandler(list(goodbye))
+    hangups: list[str] = []
+    pump = CallPump("c1", exchange, handler, hangups.append)
+    pump.start()
+    pump.hangup_when_drained("completed")
+    sent = drive(exchange, 60)
+    pump.stop("ended")
+    voiced = [f for f in sent if f != bytes(FRAME)]
+    assert len(voiced) == 20, "the whole goodbye is played before the hang-up"
+    assert hangups == ["completed"]

@@ -53,7 +53,8 @@ class Env:
     def client(self, token: str | None = TOKEN) -> TestClient:
         from voiceagent.api.app import create_app
 
-        return TestClient(create_app(frontdesk=self.frontdesk, api_token=token))
+        return TestClient(create_app(frontdesk=self.frontdesk, api_token=token),
+                          base_url="http://127.0.0.1")
 
     def signed_in(self, username: str) -> SignedIn:
         client = self.client()

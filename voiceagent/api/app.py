@@ -2,7 +2,9 @@
 
 ``create_app(config)`` builds the app; ``uvicorn`` serves it (``voiceagent serve``). OpenAPI
 docs are at ``/docs``. When an API token is configured (``VOICEAGENT_API_TOKEN``), every
-``/api`` request needs ``Authorization: Bearer <token>``, compared in constant time.
+request, the docs included, needs ``Authorization: Bearer <token>``, compared in constant
+time. Only the configured host names are served, and a chat session answers only to the
+secret its creator got (``X-Chat-Secret``); see ``api/guard.py``.
 
 Chat sessions live in the database (state as JSON, versioned), not in process memory, so
 several nodes behind a load balancer can serve the same conversation.
@@ -15,10 +17,22 @@ import logging
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from pydantic import BaseModel, Field
-from sqlalchemy import or_, select, text
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import or_, select
 
+from voiceagent.api.guard import (
+    CHAT_SECRET_HEADER,
+    ChatSecrets,
+    HostGuard,
+    SafeErrors,
+    allowed_host_names,
+    clean_text,
+    log_redacted,
+)
 from voiceagent.channels.conversations import (
     ConversationEnded,
     TextConversations,
@@ -29,10 +43,12 @@ from voiceagent.channels.text import event_json
 from voiceagent.clinic import audit
 from voiceagent.clinic.audit import Actor
 from voiceagent.clinic.models import Appointment, Call, Lead, Message, Patient
+from voiceagent.clinic.storehealth import StoreHealth
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.protocol import ReplyText
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.frontdesk.sessions import SessionConflict, SessionStore
+from voiceagent.frontdesk.state import ConversationState
 from voiceagent.outreach.api import mount_outreach, summaries_for
 
 log = logging.getLogger(__name__)
@@ -48,9 +64,17 @@ class NewSession(BaseModel):
 class ChatMessageIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000, description="what the visitor typed")
 
+    @field_validator("text", mode="before")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        return clean_text(value) if isinstance(value, str) else value
+
 
 class ChatReply(BaseModel):
     session_id: str
+    session_secret: str | None = Field(
+        None, description="given once, when the session starts: send it as X-Chat-Secret "
+        "with every later request for this session")
     reply: str = Field(description="the agent's reply text")
     actions: list[dict[str, Any]] = Field(description="tool calls, results, transfer, end")
     expected_input: str
@@ -91,6 +115,9 @@ def create_app(
     frontdesk: FrontDesk | None = None,
     api_token: str | None = None,
     outreach: Any = None,
+    allowed_hosts: list[str] | None = None,
+    chat_secrets: ChatSecrets | None = None,
+    store_health: StoreHealth | None = None,
 ) -> FastAPI:
     """The FastAPI app. Pass ``frontdesk`` (tests, embedding) or a config to load one.
 
@@ -104,12 +131,55 @@ def create_app(
         frontdesk = FrontDesk.from_config(config)
     if api_token is None and config is not None and config.http.api_token is not None:
         api_token = config.http.api_token.get_secret_value()
+    if allowed_hosts is None:
+        http = config.http if config is not None else None
+        allowed_hosts = sorted(allowed_host_names(http.host if http else "127.0.0.1",
+                                                  http.allowed_hosts if http else ()))
+    if chat_secrets is None:
+        chat_secrets = ChatSecrets.from_environment(config.data_dir if config else None)
+    secrets = chat_secrets
+    health_probe = store_health or StoreHealth(frontdesk.store)
     sessions = SessionStore(frontdesk.store)
     conversations = TextConversations(frontdesk)
     guard = Depends(_bearer_guard(api_token))
     app = FastAPI(title="voiceagent", version="0.1.0", dependencies=[guard],
+                  docs_url=None, redoc_url=None, openapi_url=None,
                   description="Front-desk chat and read APIs of the self-hosted receptionist.")
+    app.add_middleware(SafeErrors)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # what was wrong and where, never the input itself (it may be what a patient typed)
+        errors = [{"loc": e.get("loc"), "msg": e.get("msg"), "type": e.get("type")}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+    app.add_middleware(HostGuard, names=set(allowed_hosts))
     app.state.frontdesk = frontdesk
+
+    # the docs, behind the same guard as the API
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="voiceagent API")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url="/openapi.json", title="voiceagent API")
+
+    def owned(session_id: str, secret: str | None) -> tuple[ConversationState, int]:
+        """The session, if the caller holds its secret; 404 alike for wrong and unknown."""
+        loaded = sessions.load(session_id) if secrets.matches(session_id, secret) else None
+        if loaded is None:
+            raise HTTPException(404, "no such chat session (or not yours: send the "
+                                "X-Chat-Secret you got when it started); start one with "
+                                "POST /api/chat/sessions")
+        return loaded
+
+    chat_secret = Header(None, alias=CHAT_SECRET_HEADER,
+                         description="the session_secret from POST /api/chat/sessions")
 
     def reply(turn: TextTurn) -> ChatReply:
         return ChatReply(
@@ -123,12 +193,17 @@ def create_app(
     @app.post("/api/chat/sessions", response_model=ChatReply, tags=["chat"])
     def new_session(body: NewSession | None = None) -> ChatReply:
         """Start a chat: returns the session id and the greeting."""
-        return reply(conversations.start(body.channel if body else "web_chat"))
+        answer = reply(conversations.start(body.channel if body else "web_chat"))
+        answer.session_secret = secrets.secret_for(answer.session_id)
+        return answer
 
     @app.post("/api/chat/sessions/{session_id}/messages", response_model=ChatReply,
               tags=["chat"])
-    def send(session_id: str, body: ChatMessageIn) -> ChatReply:
+    def send(session_id: str, body: ChatMessageIn,
+             x_chat_secret: str | None = chat_secret) -> ChatReply:
         """One visitor message; returns the agent's reply and what it did."""
+        if not secrets.matches(session_id, x_chat_secret):
+            owned(session_id, x_chat_secret)  # 404 alike for wrong and unknown
         try:
             return reply(conversations.send(session_id, body.text))
         except UnknownConversation:
@@ -138,35 +213,32 @@ def create_app(
             raise HTTPException(409, "this chat has ended; start a new session") from None
         except SessionConflict as exc:
             raise HTTPException(409, str(exc)) from None
-        except Exception:
-            log.exception("chat_turn_failed", extra={"call_id": session_id})
+        except Exception as exc:
+            log_redacted("chat_turn_failed", exc, call_id=session_id)
             raise HTTPException(500, "the assistant had a problem; please try again or call "
                                 "the clinic") from None
 
     @app.get("/api/chat/sessions/{session_id}", tags=["chat"])
-    def get_session(session_id: str) -> dict[str, Any]:
-        """The conversation so far (messages and step)."""
-        loaded = sessions.load(session_id)
-        if loaded is None:
-            raise HTTPException(404, "no such chat session")
-        state, _version = loaded
+    def get_session(session_id: str,
+                    x_chat_secret: str | None = chat_secret) -> dict[str, Any]:
+        """The conversation so far (messages and step), for the visitor who started it."""
+        state, _version = owned(session_id, x_chat_secret)
         return {"session_id": state.session_id, "step": state.step, "outcome": state.outcome,
                 "history": state.history}
 
     # --- reads ------------------------------------------------------------------------
 
     @app.get("/api/health", tags=["status"])
-    def health() -> dict[str, Any]:
-        """Liveness plus a database round trip."""
-        try:
-            with frontdesk.store.transaction() as session:
-                session.execute(text("SELECT 1"))
-            database = "ok"
-        except Exception:
-            log.exception("health_database_failed")
-            database = "unavailable"
-        status = "ok" if database == "ok" else "degraded"
-        return {"status": status, "database": database, "clinic": frontdesk.clinic.name}
+    def health() -> JSONResponse:
+        """Liveness plus a write probe of the store; 503 while the store cannot be written
+        (a locked, missing or unreachable database)."""
+        probe = health_probe.check()
+        body: dict[str, Any] = {"status": "ok" if probe.writable else "unavailable",
+                                "database": "ok" if probe.writable else "unwritable",
+                                "clinic": frontdesk.clinic.name}
+        if not probe.writable:
+            body["reason"] = probe.reason
+        return JSONResponse(body, status_code=200 if probe.writable else 503)
 
     @app.get("/api/appointments", tags=["read"])
     def appointments(

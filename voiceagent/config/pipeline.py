@@ -112,6 +112,8 @@ class SIPConfig(StrictModel):
     @field_validator("bind")
     @classmethod
     def _ip(cls, value: str) -> str:
+        if value == "localhost":
+            return "127.0.0.1"
         ipaddress.ip_address(value)
         return value
 
@@ -138,10 +140,25 @@ class HTTPConfig(StrictModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     api_token: SecretStr | None = Field(None, description="prefer VOICEAGENT_API_TOKEN")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="host names clients use (Host header); the bind "
+        "address, and localhost when bound to loopback, are always allowed")
+
+    @field_validator("host")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        if value != "localhost":
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address to bind to (or localhost)"
+                                 ) from None
+        return value
 
     @model_validator(mode="after")
     def _token_off_localhost(self) -> HTTPConfig:
-        if not ipaddress.ip_address(self.host).is_loopback and self.api_token is None:
+        loopback = self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+        if not loopback and self.api_token is None:
             raise ValueError(
                 f"binding to {self.host} (not localhost) needs an api_token "
                 "(set VOICEAGENT_API_TOKEN)"

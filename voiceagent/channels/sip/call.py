@@ -4,6 +4,7 @@ only record what happened and leave the work to the endpoint's loop."""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +23,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# pjsua2's Call keeps its pjsua slot in ``id`` (after the vtable and ``Account &acc``, 2.15.1)
+# and its destructor hangs up whatever call holds that slot then. pjsua hands a slot to the
+# next INVITE as soon as a call is disconnected, so a Leg freed later (it is, see
+# RELEASE_DELAY_S) used to hang up and orphan a newer caller: the back-to-back-calls wedge.
+_CALL_ID_OFFSET = 16
+
+
+def _detach_from_slot(leg: pj.Call, slot: int) -> bool:
+    """Make a disconnected pjsua2 Call forget its slot, so its destructor touches nothing."""
+    field = ctypes.c_int.from_address(int(leg.this) + _CALL_ID_OFFSET)
+    if field.value != slot:
+        return False
+    field.value = pj.PJSUA_INVALID_ID
+    return True
+
 
 class Leg(pj.Call):
     """A pjsua2 call whose callbacks report to ``events`` (a callable run on the SIP thread).
@@ -35,8 +51,9 @@ class Leg(pj.Call):
         self.on_event = on_event
         self.audio: pj.AudioMedia | None = None
         self.connected_at: float | None = None
-        self.disconnected = False
+        self.disconnected = False  # then pjsua2 must not be asked anything about this leg
         self.last_status = 0
+        self.slot = call_id
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
         info = self.getInfo()
@@ -46,6 +63,9 @@ class Leg(pj.Call):
             self._emit("confirmed", info.lastStatusCode)
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.disconnected = True
+            self.slot = self.getId()
+            if not _detach_from_slot(self, self.slot):
+                log_event(log, "sip.leg_detach_failed", logging.ERROR, slot=self.slot)
             self._emit("disconnected", info.lastStatusCode)
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
@@ -93,9 +113,9 @@ class Leg(pj.Call):
 class CallerSession:
     """Everything that belongs to one answered caller, held until the call is released."""
 
-    def __init__(self, leg: Leg, info: CallInfo, record: CallRecord) -> None:
+    def __init__(self, leg: Leg, key: int, info: CallInfo, record: CallRecord) -> None:
         self.leg = leg
-        self.key = leg.getId()  # pjsua's call slot, stable while the session is registered
+        self.key = key  # the endpoint's own key (pjsua reuses call slots at once)
         self.info = info
         self.record = record
         self.exchange = FrameExchange(info.frame_bytes)
@@ -128,8 +148,12 @@ class CallerSession:
             self.pump.post(DtmfEvent(digit))
 
     def disconnect_media(self) -> None:
-        """Stop every transmission this call started (before the objects are released)."""
-        audio = self.leg.audio
+        """Stop every transmission this call started (before the objects are released).
+
+        Once the leg is disconnected pjsua has removed the call's conference port, and its
+        connections with it; its slot number may already belong to the next call, so only
+        this session's own port is disconnected then."""
+        audio = None if self.leg.disconnected else self.leg.audio
         for src, dst in ((audio, self.port), (self.port, audio), (audio, self.recorder),
                          (self.port, self.recorder)):
             if src is None or dst is None:

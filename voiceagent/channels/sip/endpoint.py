@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
 import os
 import queue
@@ -33,6 +34,7 @@ from urllib.parse import urlsplit
 import pjsua2 as pj
 
 from voiceagent.channels.sip.call import CallerSession, Leg
+from voiceagent.channels.sip.gate import GateError, RequestGate
 from voiceagent.channels.sip.handler import (
     CallInfo,
     CallRecord,
@@ -42,14 +44,12 @@ from voiceagent.channels.sip.handler import (
 from voiceagent.channels.sip.media_port import FrameExchange, PcmPort
 from voiceagent.channels.sip.pjthreads import set_library_alive
 from voiceagent.channels.sip.pump import CallPump, TransferEvent, split_frames
+from voiceagent.channels.sip.screen import Capacity, Refusal, Screen
 from voiceagent.channels.sip.security import (
-    Admission,
     Allowlist,
     DigestAuthenticator,
     InviteRateLimiter,
     TransferTargets,
-    admit,
-    header_value,
     sip_password,
 )
 from voiceagent.channels.sip.transfer import (
@@ -72,6 +72,9 @@ RELEASE_DELAY_S = 2.0
 # pjsua clamps maxCalls to its compile-time PJSUA_MAX_CALLS; the pjsua2-python 2.15.1 wheel
 # was built with the default, 4 (measured: maxCalls=32 still refuses the 5th call)
 WHEEL_MAX_CALLS = 4
+# the SIP thread runs the cyclic collector (see _run): young generations every 0.5 s, all
+# generations every FULL_GC_EVERY rounds (60 s), as automatic collection would
+FULL_GC_EVERY = 120
 PJSUA_MAX_CALLS_ENV = "VOICEAGENT_PJSUA_MAX_CALLS"
 
 
@@ -107,6 +110,11 @@ class SipOptions:
     inbound_credentials: Mapping[str, str] = field(default_factory=dict)
     auth_realm: str = "voiceagent"
     on_call_ended: Callable[[CallRecord], None] | None = None  # runs on the SIP thread
+    # a call the agent turned away itself (busy, overflow, store down, stopping); runs on a
+    # background thread, so a slow store never holds up SIP
+    on_call_refused: Callable[[CallRecord], None] | None = None
+    # False while the store cannot be written: new calls get 503 with Retry-After
+    store_writable: Callable[[], bool] = lambda: True
     register_timeout_s: int = 300
     user_agent: str = "voiceagent"
     kept_records: int = 1000
@@ -187,8 +195,25 @@ class SipEndpoint:
         self.records: deque[CallRecord] = deque(maxlen=self.options.kept_records)
         self.registered = threading.Event()
         self.registration_status = 0
-        self._sessions: dict[int, CallerSession] = {}  # by leg id, the callers
-        self._legs: dict[int, Leg] = {}  # every live leg (callers, rejected, staff)
+        # by a key of their own: pjsua reuses a call slot (leg id) as soon as a call is
+        # disconnected, possibly before the SIP thread has handled that leg's events
+        self._sessions: dict[int, CallerSession] = {}
+        self._legs: dict[int, Leg] = {}  # every live leg (callers, staff), by the same keys
+        self._keys = itertools.count(1)
+        self.screen = Screen(
+            self.allowlist, self.limiter,
+            Capacity(active_calls=lambda: len(self._sessions), pjsua_calls=self._pjsua_calls,
+                     accepting=lambda: self._accepting,
+                     store_writable=self.options.store_writable),
+            max_calls=self.sip.max_calls, call_slots=pjsua_call_limit(),
+            overflow_target=self.sip.overflow_target, authenticator=self.authenticator,
+            on_refused=self._refused,
+        )
+        self._gate: RequestGate | None = None
+        self._refusals: queue.Queue[CallRecord | None] = queue.Queue(maxsize=1000)
+        self._last_gc = 0.0
+        self._gc_rounds = 0
+        self.loop_at = time.monotonic()  # when the SIP loop last went round (the watchdog)
         # pjsua objects whose last reference goes after RELEASE_DELAY_S: since pjsua 2.14 the
         # conference bridge disconnects and removes ports asynchronously on its clock thread,
         # so a port freed right after stopTransmit can still be called (a crash)
@@ -239,6 +264,25 @@ class SipEndpoint:
     def active_calls(self) -> int:
         return len(self._sessions)
 
+    def status(self) -> dict[str, int]:
+        """Counts for operators and the soak test (read from any thread)."""
+        gate = self._gate
+        return {
+            "sessions": len(self._sessions),
+            "legs": len(self._legs),
+            "pjsua_calls": self._pjsua_calls() if gate is not None else 0,
+            "records": len(self.records),
+            "gate_passed": gate.stats.passed if gate else 0,
+            "gate_refused": (gate.stats.dropped + gate.stats.responded) if gate else 0,
+            "gate_errors": gate.stats.errors if gate else 0,
+        }
+
+    def responsive(self, within_s: float = 5.0) -> bool:
+        """The SIP thread is alive and its loop went round in the last ``within_s``."""
+        thread = self._thread
+        return (thread is not None and thread.is_alive()
+                and time.monotonic() - self.loop_at < within_s)
+
     def wait_registered(self, timeout: float) -> bool:
         return self.registered.wait(timeout)
 
@@ -247,14 +291,22 @@ class SipEndpoint:
         self._commands.put(command)
 
     def _run(self) -> None:
+        # Only this thread may run a pjsua2 destructor: the cyclic collector would run one
+        # wherever an allocation triggers it (a pump or model thread, while this thread is
+        # inside pjsip: lock-owner assertions), so it runs here, from the loop, instead.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
         try:
             self._init_library()
         except Exception as exc:  # reported to start()'s caller
             self._start_error = exc
             self._ready.set()
             self._destroy_library()
+            if gc_was_enabled:
+                gc.enable()
             return
         self._ready.set()
+        threading.Thread(target=self._write_refusals, name="sip-refusals", daemon=True).start()
         try:
             while True:
                 assert self._ep is not None
@@ -263,12 +315,53 @@ class SipEndpoint:
                 if self._stop_requested.is_set() and self._shutdown_step():
                     break
                 self._housekeeping()
+                self._collect_garbage()
+                self.loop_at = time.monotonic()
         except Exception:
             log_event(log, "sip.loop_error", logging.ERROR, exc_info=True)
         finally:
             self._release_all()
             self._destroy_library()
+            self._refusals.put_nowait(None)
+            if gc_was_enabled:
+                gc.enable()
             self._stopped.set()
+
+    def _collect_garbage(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gc >= 0.5:
+            self._last_gc = now
+            self._gc_rounds += 1
+            gc.collect(2 if self._gc_rounds % FULL_GC_EVERY == 0 else 1)
+
+    def _pjsua_calls(self) -> int:
+        return self._gate.pjsua_calls() if self._gate is not None else len(self._legs)
+
+    def _refused(self, refusal: Refusal) -> None:
+        """A new call the gate turned away: keep a record (written off the SIP thread)."""
+        now = datetime.now(UTC)
+        record = CallRecord(call_id=str(uuid.uuid4()), caller_id=refusal.caller_id,
+                            remote_address=refusal.source, started_at=now, ended_at=now,
+                            outcome=refusal.outcome)
+        self.records.append(record)
+        try:
+            self._refusals.put_nowait(record)
+        except queue.Full:
+            log_event(log, "sip.refusal_not_recorded", logging.WARNING, reason="queue_full")
+
+    def _write_refusals(self) -> None:
+        while True:
+            record = self._refusals.get()
+            if record is None:
+                return
+            try:
+                if self.options.on_call_refused is not None:
+                    self.options.on_call_refused(record)
+                elif self.options.call_log is not None:
+                    call_id = self.options.call_log.open_call("sip", record.caller_id)
+                    self.options.call_log.close_call(call_id, record.outcome)
+            except Exception:
+                log_event(log, "sip.refusal_not_recorded", logging.ERROR, exc_info=True)
 
     def _init_library(self) -> None:
         ep = pj.Endpoint()
@@ -313,8 +406,31 @@ class SipEndpoint:
         ep.libStart()
         ep.audDevManager().setNullDev()  # no sound card: the conference bridge runs on a clock
         self._set_codecs(ep)
+        self._install_gate(ep)
         self._account = self._create_account()
         log_event(log, "sip.listening", bind=self.sip.bind, port=self.sip.port, mode=self.sip.mode)
+
+    def _install_gate(self, ep: pj.Endpoint) -> None:
+        """Put the request gate in front of pjsua and check it reads pjsip's data right."""
+        try:
+            gate = RequestGate(self.screen)
+            gate.install()
+        except (GateError, OSError, AttributeError) as exc:
+            raise SipStartError(f"cannot install the SIP request gate ({exc}); this pjsua2 "
+                                "build is not the one the agent was made for (2.15.1)") from exc
+        self._gate = gate
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.sip.bind, self.sip.bind)
+        probe = gate.start_probe(host, self.sip.port)
+        try:
+            deadline = time.monotonic() + 5
+            while gate.probe_result() is None and time.monotonic() < deadline:
+                ep.libHandleEvents(20)
+        finally:
+            probe.close()
+        if not gate.probe_result():
+            raise SipStartError(
+                "the SIP request gate could not read a probe request the way pjsip 2.15.1 "
+                "lays it out; install the pinned pjsua2 wheel (constraints.txt)")
 
     def _set_codecs(self, ep: pj.Endpoint) -> None:
         wanted = [CODEC_IDS[c] for c in self.sip.codecs]
@@ -408,53 +524,17 @@ class SipEndpoint:
         self._leg_events.put((leg, kind, value))
 
     # ------------------------------------------------------------ incoming calls
-    def _authenticate(self, source: str, message: str) -> tuple[bool, Admission | None]:
-        """(authenticated, refusal): digest for a source outside the allowlist."""
-        if self.authenticator is None or self.allowlist.allows(source):
-            return False, None
-        authorization = header_value(message, "Authorization")
-        if authorization is None:
-            if not self.limiter.allow(source):  # challenges are rate limited too
-                return False, Admission(False, 503, "rate_limited")
-            return False, Admission(False, 401, "challenge")
-        if self.authenticator.verify("INVITE", authorization) is None:
-            return False, Admission(False, 403, "bad_credentials")
-        return True, None
-
-    def _refuse(self, leg: Leg, source: str, decision: Admission) -> None:
-        log_event(log, "sip.invite_rejected", logging.WARNING, source=source,
-                  status=decision.status, reason=decision.reason)
-        op = pj.CallOpParam(True)
-        op.statusCode = decision.status
-        headers: list[tuple[str, str]] = []
-        if decision.redirect_to:
-            headers.append(("Contact", f"<{decision.redirect_to}>"))
-        if decision.status == 401 and self.authenticator is not None:
-            headers.append(("WWW-Authenticate", self.authenticator.challenge()))
-        for name, value in headers:
-            header = pj.SipHeader()
-            header.hName = name
-            header.hValue = value
-            op.txOption.headers.append(header)
-        try:
-            leg.answer(op)
-        except pj.Error:
-            leg.hangup_quietly(decision.status)
-
     def _incoming(self, account: _Account, pj_call_id: int, src: str, message: str) -> None:
+        """An INVITE the gate let through (allowed source, rate, capacity): answer it."""
         leg = Leg(account, pj_call_id, on_event=self._queue_leg_event)
-        self._legs[leg.getId()] = leg
+        key = next(self._keys)
+        self._legs[key] = leg
         source = _host_of(src)
-        authenticated, refusal = self._authenticate(source, message)
-        if refusal is not None:
-            self._refuse(leg, source, refusal)
-            return
-        decision = admit(
-            source, len(self._sessions), self.sip.max_calls, self.allowlist, self.limiter,
-            self.sip.overflow_target, self._accepting, authenticated,
-        )
-        if not decision.accept:
-            self._refuse(leg, source, decision)
+        if len(self._sessions) >= self.sip.max_calls or not self._accepting:
+            # the gate checked this a moment ago; two INVITEs in one poll can still race it
+            log_event(log, "sip.invite_rejected", logging.WARNING, source=source, status=486,
+                      reason="busy")
+            leg.hangup_quietly(486)
             return
         info = leg.getInfo()
         call_id = str(uuid.uuid4())
@@ -477,8 +557,8 @@ class SipEndpoint:
         record = CallRecord(call_id=call_id, caller_id=info.remoteUri, remote_address=source,
                             started_at=started)
         self.records.append(record)
-        session = CallerSession(leg, call_info, record)
-        self._sessions[session.key] = session
+        session = CallerSession(leg, key, call_info, record)
+        self._sessions[key] = session
         try:
             session.port.create(self.sample_rate, self.frame_ms)
             handler = self.factory(call_info, _Control(self, session))
@@ -600,6 +680,7 @@ class SipEndpoint:
         if session.pump is not None:
             session.pump.stop(record.outcome, timeout=0)  # it closes the handler on its own
         self._sessions.pop(session.key, None)
+        self.screen.forget_dialog(session.info.sip_call_id)
         self._forget_leg(session.leg)
         self._release(session.port, session.recorder)
         session.note("sip.call_ended", outcome=record.outcome,
@@ -655,7 +736,7 @@ class SipEndpoint:
         except pj.Error:
             self._transfer_failed(session, TransferOutcome.FAILED)
             return
-        self._legs[staff.getId()] = staff
+        self._legs[next(self._keys)] = staff
         session.note("sip.transfer_started", kind="warm", target=target)
 
     def _on_refer_status(self, session: CallerSession, status: int, final: bool) -> None:
@@ -808,6 +889,7 @@ class SipEndpoint:
         except pj.Error:
             log_event(log, "sip.destroy_failed", logging.WARNING)
         self._ep = None
+        self._gate = None  # pjsip unloaded the module in libDestroy
         gc.collect()
         log_event(log, "sip.stopped")
 

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reply", type=Path, required=True)
     parser.add_argument("--records", type=Path, help="append one JSON line per finished call")
     parser.add_argument("--grace", type=float, default=10.0, help="seconds calls get on stop")
+    parser.add_argument("--status-every", type=float, default=0,
+                        help="print the endpoint's counts every this many seconds")
     args = parser.parse_args(argv)
 
     config = load_pipeline(args.config) if args.config else PipelineConfig()
@@ -82,14 +84,16 @@ def main(argv: list[str] | None = None) -> int:
         return WavReplyHandler(info, control, greeting, reply)
 
     options = SipOptions(rtp_port=args.rtp_port, rtp_port_range=200 if args.rtp_port else 0,
-                         on_call_ended=write_record, shutdown_grace_s=args.grace)
+                         on_call_ended=write_record, on_call_refused=write_record,
+                         shutdown_grace_s=args.grace)
     endpoint = SipEndpoint(config, factory, options)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     endpoint.start()
     print(f"ready sip={config.sip.bind}:{config.sip.port}", flush=True)
-    stop.wait()
+    while not stop.wait(args.status_every or None):
+        print("status " + json.dumps(endpoint.status()), flush=True)
     endpoint.stop()
     return 0
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from voiceagent.channels.sip.handler import CallHandler, TransferOutcome
-from voiceagent.channels.sip.media_port import FrameExchange
+from voiceagent.channels.sip.media_port import VOICED_RMS, FrameExchange, frame_rms
 from voiceagent.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,12 @@ class TransferEvent:
 
 
 PumpEvent = DtmfEvent | TransferEvent
+
+# After a hang-up request the agent's last words have been queued; the call ends once the
+# handler has been quiet this long (its silence frames are not sent on) and the port drained,
+# or HANGUP_LIMIT_S after the request whatever the handler still says.
+HANGUP_QUIET_FRAMES = 10
+HANGUP_LIMIT_S = 5.0
 
 
 def split_frames(pcm: bytes, frame_bytes: int) -> list[bytes]:
@@ -62,6 +69,8 @@ class CallPump:
         self._stop = threading.Event()
         self._speaking = True  # False once the caller is connected elsewhere (transfer)
         self._hangup_reason: str | None = None
+        self._hangup_at = 0.0
+        self._quiet_frames = 0
         self._side_feeds: list[tuple[FrameExchange, list[bytes]]] = []
         self._side_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"sip-pump-{call_id[:8]}",
@@ -74,6 +83,10 @@ class CallPump:
         self._events.put(event)
 
     def hangup_when_drained(self, reason: str) -> None:
+        """Hang up once what the agent still says has been played (see HANGUP_QUIET_FRAMES)."""
+        if self._hangup_reason is None:
+            self._hangup_at = time.monotonic()
+            self._quiet_frames = 0
         self._hangup_reason = reason
 
     def mute(self) -> None:
@@ -132,20 +145,30 @@ class CallPump:
         if not self._speaking:
             return
         exchange = self.exchange
+        ending = self._hangup_reason is not None
         while exchange.outbound_room() > 0:
             if self._prelude:
                 exchange.put_outbound(self._prelude.pop(0))
                 continue
+            if ending and self._quiet_frames >= HANGUP_QUIET_FRAMES:
+                break  # the agent has finished: let the port drain
             frame = self.handler.pull_frame()
+            if ending:
+                if not frame or frame_rms(frame) <= VOICED_RMS:
+                    self._quiet_frames += 1
+                    if self._quiet_frames >= HANGUP_QUIET_FRAMES:
+                        break
+                else:
+                    self._quiet_frames = 0
             if not frame:
                 break
             exchange.put_outbound(frame)
-        if (
-            self._hangup_reason is not None
-            and not self._prelude
-            and exchange.outbound_pending() == 0
+        if ending and not self._prelude and (
+            (self._quiet_frames >= HANGUP_QUIET_FRAMES and exchange.outbound_pending() == 0)
+            or time.monotonic() - self._hangup_at > HANGUP_LIMIT_S
         ):
             reason, self._hangup_reason = self._hangup_reason, None
+            assert reason is not None
             self._on_drained_hangup(reason)
 
     def _feed_side(self) -> None:

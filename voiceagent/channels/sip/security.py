@@ -14,7 +14,6 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 PASSWORD_ENV = "VOICEAGENT_SIP_PASSWORD"
@@ -65,41 +64,6 @@ class InviteRateLimiter:
     def _forget_idle(self, now: float) -> None:
         for key in [k for k, v in self._seen.items() if not v or now - v[-1] >= self.window_s]:
             del self._seen[key]
-
-
-@dataclass(frozen=True)
-class Admission:
-    """What to do with an incoming INVITE."""
-
-    accept: bool
-    status: int = 200  # the SIP final response when not accepted
-    reason: str = ""
-    redirect_to: str | None = None  # Contact for a 302 to the overflow target
-
-
-def admit(
-    source: str,
-    active_calls: int,
-    max_calls: int,
-    allowlist: Allowlist,
-    limiter: InviteRateLimiter,
-    overflow_target: str | None,
-    accepting: bool = True,
-    authenticated: bool = False,
-) -> Admission:
-    """Decide on an INVITE from ``source``: allowlist (or valid digest credentials), then
-    rate, then capacity."""
-    if not (allowlist.allows(source) or authenticated):
-        return Admission(False, 403, "source_not_allowed")
-    if not limiter.allow(source):
-        return Admission(False, 503, "rate_limited")
-    if not accepting:
-        return Admission(False, 503, "shutting_down")
-    if active_calls >= max_calls:
-        if overflow_target:
-            return Admission(False, 302, "overflow", redirect_to=overflow_target)
-        return Admission(False, 486, "busy")
-    return Admission(True)
 
 
 class TransferTargets:
@@ -210,13 +174,3 @@ def parse_digest(value: str) -> dict[str, str]:
         return {}
     return {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
             for m in _DIGEST_PARAM.finditer(value[6:])}
-
-
-def header_value(message: str, name: str) -> str | None:
-    """The first header ``name`` of a raw SIP message (case-insensitive), or None."""
-    wanted = name.lower()
-    for line in message.split("\r\n\r\n", 1)[0].splitlines()[1:]:
-        key, sep, rest = line.partition(":")
-        if sep and key.strip().lower() == wanted:
-            return rest.strip()
-    return None
