@@ -143,6 +143,13 @@ def parse_past_date(
             year = century + yy if century + yy <= today.year else century - 100 + yy
             phrase = f"{short.group(0)[:short.start(short.lastindex or 0) - short.start()]}"
             day = _parse_phrase(f"{phrase.strip(' ,')} {year}", now, "past")
+    if day is None and not recent:
+        # "April Fool's Day, nineteen fifty six. April first.": the year and the day said apart
+        years = re.findall(r"\b(1[89]\d\d|20\d\d)\b", norm)
+        md = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD}\b", norm) or \
+            re.search(rf"\b(?:the )?{_ORD} (?:of )?{_MONTH}\b", norm)
+        if len(set(years)) == 1 and md:
+            day = _parse_phrase(f"{md.group(0)} {years[0]}", now, "past")
     digits = re.sub(r"\D", "", norm)
     if day is None and len(digits) == 8 and not re.search(_MONTH, norm) and \
             not re.search(r"\b[a-z]\b", norm.replace(" o ", " ")):
