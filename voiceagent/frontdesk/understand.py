@@ -439,11 +439,11 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         out["subscriber_relationship"] = Value(_RELATION_KIND[rel.group(2).lower()])
     m = re.search(r"\b(?:subscriber|policy ?holder|insured)(?: is| name is|'s name is)?\s+"
                   r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text) or (
-        re.search(r"\b(?:his|her|their) name(?: is|'s)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
+        re.search(r"\b(?i:his|her|their) name(?: is|'s)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
                   r"{1,2})", text) if rel or known.get("subscriber_relationship") else None) or (
-        re.search(r"\b(?:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?,?\s+"
+        re.search(r"\b(?i:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?,?\s+"
                   r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
-        re.search(r"\b(?:he'?s|she'?s|they'?re) on my (?:insurance|plan)\b.*\b(?:i'?m|my name is)"
+        re.search(r"\b(?i:he'?s|she'?s|they'?re) on my (?i:insurance|plan)\b.*\b(?i:i'?m|my name is)"
                   r"\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
