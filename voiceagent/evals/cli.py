@@ -85,20 +85,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_scenario(scenario, clinic, out_dir / "stores", llm=llm,
                               capability=capability)
         results.append(result)
-        mark = "PASS" if result.passed else "FAIL"
-        print(f"[{i:3}/{len(scenarios)}] {mark} {scenario.category:10} {scenario.id} "
-              f"({result.seconds:.1f} s)")
-        if not result.passed:
-            if result.error:
-                print(f"        crashed: {result.error}")
-            for c in result.checks:
-                if not c.ok:
-                    print(f"        x {c.name}: {c.detail}")
-            if args.verbose:
-                for t in result.turns:
-                    if t.caller is not None:
-                        print(f"          caller> {t.caller}")
-                    print(f"          agent>  {t.agent}  {t.tools or ''}")
+        print_result(i, len(scenarios), scenario, result, "", args.verbose)
     summary = summarize(results)
     print_summary(summary)
     print(f"took {time.perf_counter() - started:.0f} s")
@@ -136,18 +123,7 @@ def _run_voiced(args: argparse.Namespace, config: Any, clinic: Any, scenarios: l
         result = run_voiced(scenario, clinic, out_dir / "stores", resources, config, synth,
                             capability)
         results.append(result)
-        print(f"[{i:3}/{len(scenarios)}] {'PASS' if result.passed else 'FAIL'} "
-              f"{scenario.category:10} {scenario.id} ({voice}, {result.seconds:.1f} s)")
-        if not result.passed:
-            if result.error:
-                print(f"        crashed: {result.error}")
-            for c in result.checks:
-                if not c.ok:
-                    print(f"        x {c.name}: {c.detail}")
-            if args.verbose:
-                for t in result.turns:
-                    said = f"caller> {t.caller}" if t.caller else f"agent>  {t.agent}"
-                    print(f"          {said}")
+        print_result(i, len(scenarios), scenario, result, f"{voice}, ", args.verbose)
     summary = summarize(results)
     print_summary(summary)
     print(f"took {time.perf_counter() - started:.0f} s")
@@ -159,6 +135,26 @@ def _run_voiced(args: argparse.Namespace, config: Any, clinic: Any, scenarios: l
     }, indent=2, default=str))
     print(f"results: {out_dir / 'results.json'}")
     return 0
+
+
+def print_result(i: int, total: int, scenario: Any, result: ScenarioResult, where: str,
+                 verbose: bool) -> None:
+    """One scenario's line; its failed checks (and, verbose, its turns) under it."""
+    print(f"[{i:3}/{total}] {'PASS' if result.passed else 'FAIL'} {scenario.category:10} "
+          f"{scenario.id} ({where}{result.seconds:.1f} s)")
+    if result.passed:
+        return
+    if result.error:
+        print(f"        crashed: {result.error}")
+    for c in result.checks:
+        if not c.ok:
+            print(f"        x {c.name}: {c.detail}")
+    if verbose:
+        for t in result.turns:
+            if t.caller is not None:
+                print(f"          caller> {t.caller}")
+            if t.agent:
+                print(f"          agent>  {t.agent}  {t.tools or ''}")
 
 
 def summarize(results: list[ScenarioResult]) -> dict[str, Any]:

@@ -620,12 +620,7 @@ class FrontDeskDialog:
             if u.question:
                 # "my doctor wants me to do therapy; how long is the first visit?": answer,
                 # then offer, rather than start asking for a name
-                self.state.fields["guessed_intent"] = intents.BOOK
-                self.state.fields["guessed_from"] = text[:300]
-                self.state.pending = "confirm_intent"
-                self._apply(u)
-                question = "Would you like me to book an evaluation for you?"
-                yield from self._say(f"{answer} {question}".strip(), prompt=question)
+                yield from self._offer_booking(u, text, answer)
                 return
             wanted = [intents.BOOK]
         if self.state.step == steps.WRAP_UP and not wanted and not u.question and (
@@ -664,12 +659,7 @@ class FrontDeskDialog:
         if u.question and intent == intents.BOOK and \
                 self.router.scores(text).get(intents.BOOK, 0) < 3.5:
             # "do I need a referral for an evaluation?" is a question first: answer, offer
-            self.state.fields["guessed_intent"] = intents.BOOK
-            self.state.fields["guessed_from"] = text[:300]
-            self.state.pending = "confirm_intent"
-            self._apply(u)
-            question = "Would you like me to book an evaluation for you?"
-            yield from self._say(f"{answer} {question}".strip(), prompt=question)
+            yield from self._offer_booking(u, text, answer)
             return
         if intent in (intents.GOODBYE,):
             yield from self._goodbye()
@@ -683,6 +673,16 @@ class FrontDeskDialog:
             ack = re.sub(r"Great, we accept [^.]+\.\s*", "", ack)
         lead = " ".join(p for p in (answer, ack) if p)
         yield from self._start(intent, text, lead=lead, keep_lead=bool(lead))
+
+    def _offer_booking(self, u: Understanding, text: str, answer: str
+                       ) -> Iterator[DialogEvent]:
+        """Answer the question, keep what the turn said, and offer to book."""
+        self.state.fields["guessed_intent"] = intents.BOOK
+        self.state.fields["guessed_from"] = text[:300]
+        self.state.pending = "confirm_intent"
+        self._apply(u)
+        question = "Would you like me to book an evaluation for you?"
+        yield from self._say(f"{answer} {question}".strip(), prompt=question)
 
     def _llm_intent(self, text: str) -> str | None:
         """Ask the LLM to choose an intent (small mode's one use of it), grammar-bound."""

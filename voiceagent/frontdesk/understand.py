@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from voiceagent.clinic.config import ClinicConfig
 from voiceagent.frontdesk import router as intents
@@ -365,12 +366,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             r"\b(member|id|claim|group|npi|policy|medicare|subscriber|number is)\b", text, re.I):
         run = re.search(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b"
                         r"[\s,.\-]*){10,11}", text, re.I)
-        if run:
-            try:
-                phone = parse_phone(run.group(0))
-                out["phone"] = Value(phone.value, phone.readback)
-            except IntakeError:
-                pass
+        _take(out, "phone", parse_phone, run.group(0) if run else None)
     else:
         span = _after(_LABELLED["phone"], text)
         if span and re.search(r"\d|\b(oh|zero|one|two|three|four|five|six|seven|eight|nine)\b",
@@ -443,8 +439,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   r"{1,2})", text) if rel or known.get("subscriber_relationship") else None) or (
         re.search(r"\b(?i:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?,?\s+"
                   r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
-        re.search(r"\b(?i:he'?s|she'?s|they'?re) on my (?i:insurance|plan)\b.*\b(?i:i'?m|my name is)"
-                  r"\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
+        re.search(r"\b(?i:he'?s|she'?s|they'?re) on my (?i:insurance|plan)\b.*"
+                  r"\b(?i:i'?m|my name is)\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
     if m:
@@ -454,12 +450,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         m = re.search(r"[,;:]\s*((?:[A-Za-z]|zero|oh|one|two|three|four|five|six|seven|eight|"
                       r"nine|\d)(?:[\s\-]+(?:[A-Za-z]|zero|oh|one|two|three|four|five|six|"
                       r"seven|eight|nine|\d)){5,})\s*\.?$", text, re.I)
-        if m:
-            try:
-                ident = parse_member_id(m.group(1))
-                out["member_id"] = Value(ident.value, ident.readback)
-            except IntakeError:
-                pass
+        _take(out, "member_id", parse_member_id, m.group(1) if m else None)
     for key in ("member_id", "group_number", "claim_number"):
         span = _after(_LABELLED[key], text)
         if not span:
@@ -542,6 +533,17 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     if _SPANISH.search(text):
         out["language"] = Value("es", "Spanish")
     return out
+
+
+def _take(out: dict[str, Value], key: str, parse: Any, said: str | None) -> None:
+    """``out[key]`` from a spoken-form parser, when the words parse."""
+    if not said:
+        return
+    try:
+        parsed = parse(said)
+    except IntakeError:
+        return
+    out[key] = Value(parsed.value, parsed.readback)
 
 
 def plan_type(norm: str) -> str | None:
