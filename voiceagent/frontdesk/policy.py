@@ -171,9 +171,16 @@ class FrontDeskDialog:
     def caller_left(self) -> None:
         """The caller hung up (or the chat was closed) before the conversation ended: what
         they told us is kept as a lead and a call-back message, so nobody is forgotten."""
-        if self.state.step != steps.ENDED:
-            self._release_hold()
-            self._keep_inquiry()
+        if self.state.step == steps.ENDED:
+            return
+        self._release_hold()
+        f = self.state.fields
+        if self.state.intent == intents.MESSAGE and _substantive(f.get("topic", "")) and \
+                not self.state.outcome:
+            # a message half taken is still a message (with whatever callback we have)
+            list(self._take_message())
+            return
+        self._keep_inquiry()
 
     def attach_call(self, call_id: str, caller_id: str | None) -> None:
         """The speech session opened the call record: what this dialog does is tied to it
@@ -246,6 +253,15 @@ class FrontDeskDialog:
             yield from self._social(u)
             return
         if _medical_advice(text):
+            if self.state.step == steps.INTENT and set(u.values) & {"referred", "surgery",
+                                                                    "referring_provider"}:
+                # "I was referred after surgery; my fingers go numb, is that normal?": no
+                # advice, and the evaluation they were sent for is booked
+                self._apply(u)
+                yield from self._start(intents.BOOK, text, lead="I can't give medical advice, "
+                                       "but your therapist will go over that at your "
+                                       "evaluation.", keep_lead=True)
+                return
             if self.state.step in (steps.INTENT, steps.WRAP_UP):
                 # a clinical question: no advice, a message for the clinical team instead
                 self.state.fields["message_category"] = self._clinical_category() or ""
@@ -260,9 +276,7 @@ class FrontDeskDialog:
             # "no, I'll rebook later; just cancel it please" asks for the action all the same
             self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
                 re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$|"
-                          r"^that'?s it\b", text.strip(), re.I))) or bool(re.search(
-                r"\b(just |please |go ahead and |yes,? )(cancel|book|move|change) it\b|"
-                r"\b(cancel|book|move) it,? please\b", text, re.I))
+                          r"^that'?s it\b", text.strip(), re.I))) or bool(_DO_IT.search(text))
         if self.capability == "capable":
             yield from self._capable_turn(text, u)
         else:
@@ -1365,6 +1379,14 @@ class FrontDeskDialog:
                       if a["appointment_id"] == self.state.target_appointment_id)
         if intent == intents.CANCEL:
             self.state.step = steps.CONFIRM
+            said = next((m["content"] for m in reversed(self.state.history)
+                         if m["role"] == "user"), "")
+            if len(appointments) > 1 and _DO_IT.search(said):
+                # "just cancel the Friday one": asked for in so many words; it is read back
+                self.state.caller_confirmed = True
+                yield from self._confirm(said, understand(said, self.clinic, self.router,
+                                                          self._local_now()))
+                return
             question = f"Shall I cancel your {self._appointment_text(target)}?"
             yield from self._say(f"{lead} {question}".strip(), prompt=question)
             return
@@ -1556,6 +1578,10 @@ def _join(items: list[str]) -> str:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
 
+
+# the action asked for in so many words: "no, I'll rebook later; just cancel it please"
+_DO_IT = re.compile(r"\b(just |please |go ahead and |yes,? )(cancel|book|move|change) (it|that|"
+                    r"that one|the \w+ one)\b|\b(cancel|book|move) it,? please\b", re.I)
 
 _BOOKING_SIGNS = {"reason", "referred", "body_part", "surgery", "coverage_kind",
                   "referring_provider"}

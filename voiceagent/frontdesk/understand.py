@@ -365,7 +365,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     elif not _LABELLED["phone"].search(text) and not re.search(
             r"\b(member|id|claim|group|npi|policy|medicare|subscriber|number is)\b", text, re.I):
         run = re.search(r"(?:\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d)\b"
-                        r"[\s,.\-]*){10,11}", text, re.I)
+                        r"[\s,\-]*){10,11}", text, re.I)
         _take(out, "phone", parse_phone, run.group(0) if run else None)
     else:
         span = _after(_LABELLED["phone"], text)
