@@ -34,7 +34,8 @@ WORKERS_COMP_WORDS = ("workers comp", "worker's comp", "workers' comp", "workman
                       "workmans comp", "workers compensation", "worker's compensation",
                       "work injury", "injured at work", "hurt at work", "on the job")
 AUTO_WORDS = ("auto accident", "car accident", "car crash", "auto insurance claim",
-              "motor vehicle", "auto claim", "accident claim")
+              "motor vehicle", "auto claim", "accident claim", "fender bender",
+              "car insurance", "rear ended", "hit by a car", "was in a crash")
 
 def parse_field(
     field: str, text: str, state: ConversationState, clinic: ClinicConfig, now: datetime

@@ -51,6 +51,7 @@ class IntakeRecord:
     referring_practice: str | None = None
     surgery: str | None = None
     surgery_date: date | None = None
+    carrier: str | None = None
     first_name: str | None = None
     last_name: str | None = None
     dob: date | None = None
@@ -93,7 +94,8 @@ class IntakeRecord:
             subscriber_name=text("subscriber_name"), subscriber_relationship=relationship,
             plan_type=plan or (kind if kind != "commercial" else None), email=text("email"),
             referring_practice=text("referring_practice"), surgery=text("surgery"),
-            surgery_date=day("surgery_date"), first_name=text("first_name"),
+            surgery_date=day("surgery_date"), carrier=text("carrier"),
+            first_name=text("first_name"),
             last_name=text("last_name"), dob=day("dob"), phone=text("phone"),
         )
 
@@ -248,6 +250,7 @@ class FrontDeskBackend:
                     adjuster_name=intake.adjuster_name or None,
                     adjuster_phone=intake.adjuster_phone or None,
                     date_of_injury=intake.date_of_injury, employer=intake.employer,
+                    carrier=intake.carrier,
                 )
             except ClinicError as exc:
                 # incomplete claim details must not block the booking; the front desk

@@ -959,7 +959,7 @@ class FrontDeskDialog:
         "adjuster_phone": (Shape.PHONE, Shape.OTHER),
         "date_of_injury": (Shape.DATE, Shape.OTHER),
         "payer": (Shape.PAYER, Shape.OTHER),
-        "adjuster_name": (Shape.NAME, Shape.OTHER),
+        "adjuster_name": (Shape.NAME,),
     }
 
     def _fits(self, field: str, shape: Shape, u: Understanding) -> bool:
@@ -984,8 +984,8 @@ class FrontDeskDialog:
         if field == "message_body":
             return True
         # free text (reason, employer, when, which appointment): not a detail of another kind
-        if field == "reason" and set(u.values) & {"when", "payer_named", "phone", "dob",
-                                                   "email", "member_id"} and \
+        if field in ("reason", "employer") and set(u.values) & {
+                "when", "payer_named", "phone", "dob", "email", "member_id"} and \
                 "reason" not in u.values:
             return False  # "Wednesday, any time after one" is no reason for a visit
         return shape in (Shape.OTHER,) or (field == "employer" and shape is Shape.NAME)

@@ -506,6 +506,11 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   text)
     if m and "number" not in m.group(1).lower():
         out["adjuster_name"] = Value(m.group(1))
+    carrier = re.search(r"\b(progressive|state farm|geico|allstate|american family|usaa|"
+                        r"liberty mutual|farmers|nationwide|travelers|erie|sentry|acuity|"
+                        r"west bend|the hartford|amtrust|accident fund)\b", norm)
+    if carrier and (out.get("coverage_kind") or known.get("coverage_kind")):
+        out["carrier"] = Value(carrier.group(1).title())
     m = re.search(r"\b(?:i work (?:at|for)|my employer is|employer is|employed by|"
                   r"work for)\s+([A-Za-z0-9'&\- ]{2,60}?)(?:[.,;]|$| and | but )", text, re.I)
     if m:
@@ -611,7 +616,9 @@ def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
     if re.search(r"\d|@|\?", text) or intents.is_affirmative(text) or \
             intents.is_negative(text):
         return False
-    words = {w.lower() for w in re.findall(r"[A-Za-z']+", text)}
+    from voiceagent.intake.names import _LEADS
+
+    words = {w.lower() for w in re.findall(r"[A-Za-z']+", _LEADS.sub("", text.strip()))}
     if words & (_NOT_NAME_WORDS | _TIME_NAMES):  # "Next Wednesday. Same time."
         return False
     return _plausible_name(name.value.first, name.value.last, clinic)
