@@ -525,7 +525,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             k in out for k in ("dob", "surgery_date", "date_of_injury")):
         try:
             request = parse_appointment_request(text, now.replace(tzinfo=None))
-            out["when"] = Value(request.readback)
+            out["when"] = Value(request.readback, request.readback)
         except IntakeError:
             pass
     for p in clinic.providers:

@@ -254,6 +254,8 @@ def _extract_time(norm: str) -> tuple[time | None, str | None, str]:
                            r"evening)s?\b", norm)
     if part_match:
         part = part_match.group(1)
+    elif re.search(r"\b(at night|tonight|after work)\b", norm):
+        part = "evening"  # "seven thirty at night"
     if re.search(r"\b(?:noon|midday|lunch ?time)\b", norm):
         rest = re.sub(r"\b(?:at )?(?:noon|midday|lunch ?time)\b", " ", norm)
         return time(12, 0), part, rest
