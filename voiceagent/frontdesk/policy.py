@@ -571,7 +571,11 @@ class FrontDeskDialog:
             try:
                 store_request(self.state, parse_appointment_request(
                     u.text, self._local_now()).value, u.text)
-                if self.state.intent is not None and values["when"].readback:
+                outside = self._outside_hours(requested(self.state))
+                if outside:  # "seven thirty at night": say so now, not after the intake
+                    acks.append(outside)
+                    self.state.request = None
+                elif self.state.intent is not None and values["when"].readback:
                     acks.append(f"{values['when'].readback[:1].upper()}"
                                 f"{values['when'].readback[1:]}, noted.")
             except IntakeError:
