@@ -48,3 +48,22 @@ def test_silence_only_turn_is_reported_as_no_speech():
         feed(tr, quiet(500, RATE))
         result = tr.final()
     assert result.no_speech and result.text == ""
+
+
+def test_an_echo_of_the_earlier_text_and_a_repeated_sentence_are_said_once():
+    from voiceagent.speech.stt import Transcript
+    from voiceagent.speech.transcriber import _join
+
+    parts = [Transcript("Hi?", 0.9, False, 400.0), Transcript("Hi?", 0.5, False, 300.0),
+             Transcript("What are your hours? What are your hours?", 0.9, False, 1500.0),
+             Transcript("And where do I park?", 0.9, False, 1200.0)]
+    assert _join(parts, 3400.0).text == "Hi? What are your hours? And where do I park?"
+
+
+def test_a_word_said_again_in_new_words_is_kept():
+    from voiceagent.speech.stt import Transcript
+    from voiceagent.speech.transcriber import _join
+
+    parts = [Transcript("No.", 0.9, False, 300.0), Transcript("No, not Tuesday.", 0.9, False,
+                                                                900.0)]
+    assert _join(parts, 1200.0).text == "No. No, not Tuesday."

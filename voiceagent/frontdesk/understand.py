@@ -78,7 +78,8 @@ class Understanding:
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget) (all |any |your |the |previous |prior |above |earlier )*"
     r"(instructions|rules|prompts?|programming|guidelines)|\b(developer|debug|admin|god) mode\b|"
-    r"\bsystem prompt\b|\byou are now\b|\bjailbreak\b|\bpretend (you are|to be) "
+    r"\bsystem,? prompt\b|\b(repeat|print|show|reveal) (everything in )?your (system|"
+    r"instructions|prompt|rules)\b|\byou are now\b|\bjailbreak\b|\bpretend (you are|to be) "
     r"(not|a|an|my)\b|\bact as (a|an|my)\b|\b(patient|client) (list|roster|database)\b|"
     r"\b(list|read|tell me|give me|send me) (me )?(all|every|each|the) (patients?|"
     r"appointments|people|names|phone numbers)\b|\bwho else\b.*\b(schedule|coming|booked)\b|"

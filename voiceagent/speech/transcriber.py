@@ -10,6 +10,7 @@ needs at most one short decode.
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import Executor, Future
 
@@ -94,11 +95,42 @@ class StreamingTranscriber:
         return self._executor.submit(run)
 
 
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def _drop_echoes(parts: list[Transcript]) -> list[Transcript]:
+    """Whisper, prompted with the turn's earlier text and given a short chunk of audio (a
+    breath, a pause), sometimes writes that earlier text again ("Hi? Hi? Hi?", "What are
+    your hours? What are your hours?"). A chunk whose words only repeat the end of what came
+    before it is such an echo, not speech."""
+    kept: list[Transcript] = []
+    before: list[str] = []
+    for part in parts:
+        words = _words(part.text)
+        if kept and words and before[-len(words):] == words:
+            continue
+        kept.append(part)
+        before += words
+    return kept
+
+
+def _collapse_repeats(text: str) -> str:
+    """A sentence Whisper wrote twice in a row (its repetition loop) is said once."""
+    sentences = re.findall(r"[^.?!]+[.?!]*\s*", text)
+    out: list[str] = []
+    for s in sentences:
+        if out and _words(s) and _words(s) == _words(out[-1]):
+            continue
+        out.append(s)
+    return "".join(out).strip()
+
+
 def _join(parts: list[Transcript], audio_ms: float) -> Transcript:
-    spoken = [p for p in parts if not p.no_speech and p.text]
+    spoken = _drop_echoes([p for p in parts if not p.no_speech and p.text])
     if not spoken:
         return Transcript("", 0.0, True, audio_ms)
-    text = " ".join(p.text for p in spoken)
+    text = _collapse_repeats(" ".join(p.text for p in spoken))
     weight = sum(max(p.audio_ms, 1.0) for p in spoken)
     confidence = sum(p.confidence * max(p.audio_ms, 1.0) for p in spoken) / weight
     return Transcript(text, confidence, False, audio_ms)
