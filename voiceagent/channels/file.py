@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,14 @@ DialogFactory = Callable[[PipelineConfig, PipelineResources], Dialog]
 def add_call_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``voiceagent call``."""
     parser.add_argument(
+        "--now",
+        type=datetime.fromisoformat,
+        default=None,
+        metavar="ISO",
+        help="pretend it is this time (ISO datetime; clinic-local when no zone), so a voiced "
+        "scenario runs against a fixed calendar, e.g. 2026-11-23T09:00:00-06:00",
+    )
+    parser.add_argument(
         "--wav",
         action="append",
         required=True,
@@ -364,6 +373,11 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
             # the clinic's store, its vocabulary for the STT and the models, as `serve` has
             # them; the call is recorded in the store like a phone call
             agent = load_agent(config, progress=lambda _message: None)
+            fixed: datetime | None = getattr(args, "now", None)
+            if fixed is not None:
+                if fixed.tzinfo is None:
+                    fixed = fixed.replace(tzinfo=agent.frontdesk.clinic.tz)
+                agent.frontdesk.clock = lambda: fixed  # type: ignore[assignment,return-value]
             resources, dialog = agent.resources, agent.frontdesk.dialog(channel="phone")
             write_through = agent.call_log
         else:
