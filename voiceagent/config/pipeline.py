@@ -27,7 +27,8 @@ class STTConfig(StrictModel):
     device: Device = "auto"
     compute_type: str = "int8"
     language: str = "en"
-    beam_size: int = Field(1, ge=1, le=10)
+    beam_size: int = Field(5, ge=1, le=10, description="5: 9/12 voiced phone-path scenarios "
+                           "against 7/12 with 1, for about 20 ms more a turn")
     cpu_threads: int = Field(0, ge=0, description="0: let CTranslate2 choose")
     no_speech_threshold: float = Field(0.6, ge=0, le=1)
     min_avg_logprob: float = Field(-1.0, le=0, description="below this a result counts as unsure")
