@@ -95,6 +95,19 @@ def parse_field(
             return (f"I'm sorry, we're not in network with {payer.name}, but you're "
                     "welcome to come as a self-pay patient.")
         return f"Great, we accept {payer.name}."
+    if field == "plan_type":
+        from voiceagent.frontdesk.understand import plan_type
+
+        norm = intents.normalize(text)
+        kind = plan_type(norm) or ("medicare" if re.search(
+            r"\b(original|regular|traditional|red white and blue|part b|the normal one|"
+            r"government)\b", norm) else None)
+        if kind is None:
+            f["plan_type"] = ""  # asked once; the front desk checks at the visit
+            return "No problem, the front desk will check that."
+        f["plan_type"] = kind
+        return "Original Medicare, got it." if kind == "medicare" else \
+            "A Medicare Advantage plan, got it."
     if field == "member_id":
         medicare = f.get("payer", "").lower() in ("medicare", "medicare part b") or \
             f.get("plan_type") == "medicare"

@@ -78,7 +78,7 @@ Capability = Literal["small", "capable"]
 
 FIELDS_FOR: dict[str, tuple[str, ...]] = {
     intents.BOOK: ("reason", "full_name", "last_name_spelled", "dob", "phone", "payer",
-                   "member_id", "claim_number", "adjuster_name", "adjuster_phone",
+                   "plan_type", "member_id", "claim_number", "adjuster_name", "adjuster_phone",
                    "date_of_injury", "employer", "when"),
     intents.MESSAGE: ("full_name", "phone", "message_body"),
     intents.RESCHEDULE: ("full_name", "dob", "phone"),
@@ -809,11 +809,20 @@ class FrontDeskDialog:
                 continue
             if f == "when" and self.state.request is not None:
                 continue
+            if f == "plan_type" and not self._payer_asks_plan_type():
+                continue
             if f == "message_body" and _substantive(have.get("topic", "")):
                 continue  # what they called about is the message
             if f not in have:
                 out.append(f)
         return out
+
+    def _payer_asks_plan_type(self) -> bool:
+        """The payer's intake rules ask which plan it is (Original Medicare or Advantage)."""
+        payer = self.clinic.payer(self.state.fields.get("payer", "")) if hasattr(
+            self.clinic, "payer") else None
+        return bool(payer is not None and payer.intake.ask_plan_type and
+                    self.state.attempts.get("asked:plan_type", 0) < 1)
 
     def _injury_required(self) -> set[str]:
         kind = self.state.fields.get("coverage_kind")

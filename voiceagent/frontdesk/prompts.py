@@ -21,6 +21,8 @@ FIELD_PROMPTS: dict[str, tuple[str, ExpectedInput]] = {
     "phone": ("What's the best phone number to reach you, area code first?",
               ExpectedInput.DIGITS),
     "payer": ("Which insurance do you have? You can also say self-pay.", ExpectedInput.FREE),
+    "plan_type": ("Is that Original Medicare, the red, white and blue card, or a Medicare "
+                  "Advantage plan through a private insurer?", ExpectedInput.FREE),
     "member_id": ("What's the member ID on your insurance card? Please read it one character "
                   "at a time.", ExpectedInput.DIGITS),
     "claim_number": ("What's the claim number? Please read it one character at a time.",

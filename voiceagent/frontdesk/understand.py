@@ -553,6 +553,8 @@ def _take(out: dict[str, Value], key: str, parse: Any, said: str | None) -> None
 
 
 def plan_type(norm: str) -> str | None:
+    if re.search(r"\b(no|not|not an?|isn't|isnt|it's not) (medicare )?advantage\b", norm):
+        return "medicare"  # "just regular Medicare, no Advantage plan"
     if re.search(r"\bmedicare advantage\b|\badvantage plan\b|\bhumana\b.*\bmedicare\b|"
                  r"\bmedicare\b.*\b(humana|through (united|aetna|humana|cigna))\b|"
                  r"\bhumana\b", norm):
