@@ -535,3 +535,16 @@ def test_an_okay_inside_another_sentence_is_no_yes(backend):
     assert dialog.state.step == "confirm"
     list(dialog.respond(UserTurn("okay so what should I bring to the visit?")))
     assert dialog.state.booking is None and dialog.state.step == "confirm"
+
+
+def test_original_medicare_or_advantage_is_asked_where_the_payer_rules_say_so(backend, store):
+    insurance = dict(CLINIC["insurance"], accepted=[
+        {"name": "Medicare", "plan_types": ["medicare", "medicare_advantage"],
+         "intake": {"collect": ["member_id", "plan_type"], "ask_plan_type": True}}])
+    backend.clinic = make_clinic(insurance=insurance)
+    dialog = FrontDeskDialog(backend)
+    events = run(dialog, BOOKING[:6] + ["I have Medicare"])
+    assert "Original Medicare" in said(events) and dialog.state.pending == "plan_type"
+    list(dialog.respond(UserTurn("the regular one, red white and blue card")))
+    assert dialog.state.fields["plan_type"] == "medicare"
+    assert dialog.state.pending == "member_id"

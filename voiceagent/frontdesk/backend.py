@@ -79,10 +79,12 @@ class IntakeRecord:
             payer, kind = None, "self_pay"
         elif fields.get("coverage_kind") in ("workers_comp", "auto"):
             kind = fields["coverage_kind"]
-        elif plan in ("medicare", "medicare_advantage", "medicaid", "supplement"):
+        elif plan in ("medicare", "medicare_advantage", "medicaid", "supplement", "tricare"):
             kind = plan
         elif payer and "medicare" in payer.lower():
             kind = "medicare_advantage" if "advantage" in payer.lower() else "medicare"
+        elif payer and "tricare" in payer.lower():
+            kind = "tricare"
         relationship = fields.get("subscriber_relationship") or "self"
         return cls(
             reason=text("reason"), body_part=text("body_part"), payer_name=payer,

@@ -63,6 +63,10 @@ def match_payer(clinic: ClinicConfig, text: str) -> PayerMatch | None:
     if any(w in norm for w in SELF_PAY_WORDS):
         return PayerMatch("self-pay", True, self_pay=True)
     named = _exact_payers(clinic, norm)
+    advantage = [p for p in named for c in clinic.insurance.accepted
+                 if c.name == p.name and set(c.plan_types) == {"medicare_advantage"}]
+    if advantage:  # "my Medicare is through Humana": the Advantage plan is the payer
+        return advantage[0]
     if named:
         # said as configured: the first one named is the primary ("Medicare, and a
         # supplement from AARP"), the longest where they overlap ("Humana Medicare Advantage")

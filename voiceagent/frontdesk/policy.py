@@ -871,12 +871,13 @@ class FrontDeskDialog:
             return
         shape = answer_shape(text, self.clinic, self._local_now().date())
         if shape is Shape.OTHER and field in ("member_id", "claim_number", "phone", "dob"):
-            # "Hold on, let me get my glasses. Okay. H four five one ...": the last sentence
-            last = re.split(r"(?<=[.!?])\s+", text.strip())[-1]
-            if last != text.strip() and answer_shape(last, self.clinic, self._local_now(
-                    ).date()) in self._FITS[field]:
-                text = last
-                shape = answer_shape(last, self.clinic, self._local_now().date())
+            # "Hold on, let me get my glasses. Okay. H four five one ...", "Q Z H 2 2 1.
+            # It's just the regular card.": the sentence that has the shape asked for
+            for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+                found = answer_shape(sentence, self.clinic, self._local_now().date())
+                if sentence != text.strip() and found in self._FITS[field]:
+                    text, shape = sentence, found
+                    break
         failed: IntakeError | None = None
         ack = ""
         answered = False

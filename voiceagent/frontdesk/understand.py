@@ -91,7 +91,12 @@ _INJECTION = re.compile(
     r"\bpretend (you'?re|you are|to be)\b|\brole ?play\b|\b(read|tell|give) me (the|your|today'?s)"
     r" (list|schedule|patient schedule|appointments? list)\b|\b(what'?s|who'?s) on the schedule"
     r"\b|\bthe (clinic'?s )?(patient )?schedule (today|tomorrow|for today|for tomorrow)\b|"
-    r"\bnew instructions\b|\bfrom now on you\b",
+    r"\bnew instructions\b|\bfrom now on you\b|"
+    r"\b(it|tech|technical) (support|department|desk|team)\b.{0,120}\b(schedul\w*|patient|"
+    r"password|login|log in|records|list|names|database|access|verify)\b|\bhelp ?desk\b.{0,120}"
+    r"\b(schedul\w*|patient|password|login|records|list|access)\b|\b(your|the) (password|"
+    r"login|admin password|credentials)\b|\bread me\b.{0,30}\b(appointments|schedule|"
+    r"patients|names)\b|\bpatient names\b|\bfirst few names\b",
     re.I)
 _WRONG_NUMBER = re.compile(
     r"\bwrong number\b|\bisn'?t (this|that) (the )?[a-z' ]{2,30}\?|\b(is|isn't) this "
@@ -288,7 +293,8 @@ def _after(label: re.Pattern[str], text: str) -> str | None:
         return None
     rest = text[m.end():]
     rest = re.sub(r"^\s*(is|was|it's|it is|:|would be|should be|number)\s*", "", rest, flags=re.I)
-    rest = re.split(r"\b(and (my|the|i|it)|but|because|also)\b|[.;]", rest, maxsplit=1)[0]
+    rest = re.split(r"\b(and (my|the|i|it)|but|because|also|group|and group)\b|[.;]", rest,
+                    maxsplit=1)[0]
     return rest.strip(" ,") or None
 
 
@@ -321,6 +327,9 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                 out["full_name"] = Value(name.readback, name.readback)
                 out["first_name"] = Value(name.value.first)
                 out["last_name"] = Value(name.value.last)
+                letters = "".join(re.findall(r"\b([A-Z])\b", text[m.end():]))
+                if len(letters) >= 2 and letters.lower() == name.value.last.lower():
+                    out["last_name_spelled"] = Value(name.value.last)  # "Priya Raman, R A M A N"
         except IntakeError:
             pass
 
@@ -562,8 +571,11 @@ def plan_type(norm: str) -> str | None:
     if re.search(r"\b(supplement|medigap|supplemental|secondary)\b", norm) and \
             "medicare" not in norm:
         return "supplement"
-    if re.search(r"\bmedicare\b", norm):
-        return "medicare"
+    if re.search(r"\b(original|regular|traditional|straight|plain|just) medicare\b|"
+                 r"\bmedicare part b\b|\bred,? white and blue\b", norm):
+        return "medicare"  # a bare "Medicare" may still be an Advantage plan: asked
+    if re.search(r"\btri ?care\b", norm):
+        return "tricare"
     if re.search(r"\b(medicaid|badger ?care|forwardhealth|forward health)\b", norm):
         return "medicaid"
     if re.search(r"\b(self pay|self-pay|pay (cash|myself|out of pocket)|no insurance|"
