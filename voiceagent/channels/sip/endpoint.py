@@ -419,6 +419,14 @@ class SipEndpoint:
             raise SipStartError(f"cannot install the SIP request gate ({exc}); this pjsua2 "
                                 "build is not the one the agent was made for (2.15.1)") from exc
         self._gate = gate
+        slots = gate.call_slots()
+        if slots < self.sip.max_calls:
+            raise SipStartError(
+                f"sip.max_calls is {self.sip.max_calls} but this pjsua2 build holds at most "
+                f"{slots} calls per process (its PJSUA_MAX_CALLS; {PJSUA_MAX_CALLS_ENV} only "
+                "describes a custom build): lower sip.max_calls, or run several agent "
+                "processes behind the Kamailio dispatcher (sip/kamailio/)")
+        self.screen.call_slots = slots
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.sip.bind, self.sip.bind)
         probe = gate.start_probe(host, self.sip.port)
         try:
