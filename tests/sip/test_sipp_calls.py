@@ -106,3 +106,11 @@ def test_caller_outside_the_allowlist_with_a_wrong_password_is_refused(
     assert run.wait(45) != 0, "sipp expected a 200 and must not get one"
     assert "403" in (tmp_path / "sipp" / "sipp-errors.log").read_text()
     assert agent.records == [] and agent.handlers == []
+
+
+def test_a_call_limit_the_pjsua_build_cannot_hold_is_a_start_error(
+    tmp_path: Path, start_agent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VOICEAGENT_PJSUA_MAX_CALLS", "8")  # says 8; the wheel holds 4
+    with pytest.raises(SipStartError, match="holds at most 4 calls"):
+        start_agent(max_calls=8)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pjsua2 as pj
 
 from voiceagent.channels.sip.handler import CallInfo, CallRecord
-from voiceagent.channels.sip.media_port import FrameExchange, PcmPort
+from voiceagent.channels.sip.media_port import FrameExchange, PcmPort, PortPool
 from voiceagent.channels.sip.pjthreads import register_this_thread
 from voiceagent.channels.sip.pump import CallPump, DtmfEvent
 from voiceagent.logs import log_event
@@ -113,13 +113,14 @@ class Leg(pj.Call):
 class CallerSession:
     """Everything that belongs to one answered caller, held until the call is released."""
 
-    def __init__(self, leg: Leg, key: int, info: CallInfo, record: CallRecord) -> None:
+    def __init__(self, leg: Leg, key: int, info: CallInfo, record: CallRecord,
+                 ports: PortPool) -> None:
         self.leg = leg
         self.key = key  # the endpoint's own key (pjsua reuses call slots at once)
         self.info = info
         self.record = record
         self.exchange = FrameExchange(info.frame_bytes)
-        self.port = PcmPort(self.exchange, info.call_id)
+        self.port: PcmPort = ports.take(self.exchange, info.call_id)
         self.pump: CallPump | None = None
         self.recorder: pj.AudioMediaRecorder | None = None
         self.transfer: TransferState | None = None

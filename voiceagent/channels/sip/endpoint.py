@@ -41,7 +41,7 @@ from voiceagent.channels.sip.handler import (
     HandlerFactory,
     TransferOutcome,
 )
-from voiceagent.channels.sip.media_port import FrameExchange, PcmPort
+from voiceagent.channels.sip.media_port import FrameExchange, PortPool
 from voiceagent.channels.sip.pjthreads import set_library_alive
 from voiceagent.channels.sip.pump import CallPump, TransferEvent, split_frames
 from voiceagent.channels.sip.screen import Capacity, Refusal, Screen
@@ -212,6 +212,7 @@ class SipEndpoint:
         self._gate: RequestGate | None = None
         self._refusals: queue.Queue[CallRecord | None] = queue.Queue(maxsize=1000)
         self._last_gc = 0.0
+        self.ports = PortPool(self.sample_rate, self.frame_ms, RELEASE_DELAY_S)
         self._gc_rounds = 0
         self.loop_at = time.monotonic()  # when the SIP loop last went round (the watchdog)
         # pjsua objects whose last reference goes after RELEASE_DELAY_S: since pjsua 2.14 the
@@ -299,9 +300,12 @@ class SipEndpoint:
         try:
             self._init_library()
         except Exception as exc:  # reported to start()'s caller
-            self._start_error = exc
-            self._ready.set()
+            # only the message: the traceback's frames hold the pjsua2 Endpoint, a singleton
+            # that must be gone before the next one is made (the next start aborted)
+            self._start_error = SipStartError(str(exc))
+            del exc
             self._destroy_library()
+            self._ready.set()
             if gc_was_enabled:
                 gc.enable()
             return
@@ -419,6 +423,14 @@ class SipEndpoint:
             raise SipStartError(f"cannot install the SIP request gate ({exc}); this pjsua2 "
                                 "build is not the one the agent was made for (2.15.1)") from exc
         self._gate = gate
+        slots = gate.call_slots()
+        if slots < self.sip.max_calls:
+            raise SipStartError(
+                f"sip.max_calls is {self.sip.max_calls} but this pjsua2 build holds at most "
+                f"{slots} calls per process (its PJSUA_MAX_CALLS; {PJSUA_MAX_CALLS_ENV} only "
+                "describes a custom build): lower sip.max_calls, or run several agent "
+                "processes behind the Kamailio dispatcher (sip/kamailio/)")
+        self.screen.call_slots = slots
         host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.sip.bind, self.sip.bind)
         probe = gate.start_probe(host, self.sip.port)
         try:
@@ -557,10 +569,9 @@ class SipEndpoint:
         record = CallRecord(call_id=call_id, caller_id=info.remoteUri, remote_address=source,
                             started_at=started)
         self.records.append(record)
-        session = CallerSession(leg, key, call_info, record)
+        session = CallerSession(leg, key, call_info, record, self.ports)
         self._sessions[key] = session
         try:
-            session.port.create(self.sample_rate, self.frame_ms)
             handler = self.factory(call_info, _Control(self, session))
             prelude = b""
             if self.sip.record_calls and self.options.render_speech is not None:
@@ -674,7 +685,9 @@ class SipEndpoint:
         if transfer is not None:
             if transfer.staff is not None:
                 transfer.staff.hangup_quietly()
-                self._release(transfer.staff, transfer.staff_port)
+                self._release(transfer.staff)
+            self.ports.give_back(transfer.staff_port)
+            transfer.staff_port = None
             transfer.phase = Phase.DONE
         session.disconnect_media()
         if session.pump is not None:
@@ -682,7 +695,8 @@ class SipEndpoint:
         self._sessions.pop(session.key, None)
         self.screen.forget_dialog(session.info.sip_call_id)
         self._forget_leg(session.leg)
-        self._release(session.port, session.recorder)
+        self.ports.give_back(session.port)
+        self._release(session.recorder)
         session.note("sip.call_ended", outcome=record.outcome,
                      duration_s=round(time.monotonic() - session.answered_at, 1),
                      reply_latency_s=record.reply_latency_s)
@@ -770,8 +784,8 @@ class SipEndpoint:
         if kind == "media" and state.phase is Phase.RINGING and leg.audio is not None:
             state.phase = Phase.SUMMARY
             state.staff_exchange = FrameExchange(session.info.frame_bytes)
-            state.staff_port = PcmPort(state.staff_exchange, session.info.call_id + "-staff")
-            state.staff_port.create(self.sample_rate, self.frame_ms)
+            state.staff_port = self.ports.take(state.staff_exchange,
+                                               session.info.call_id + "-staff")
             leg.audio.startTransmit(state.staff_port)
             state.staff_port.startTransmit(leg.audio)
             tail = bytes(int(self.sample_rate * SUMMARY_TAIL_S) * 2)
@@ -786,7 +800,8 @@ class SipEndpoint:
             elif state.phase is Phase.BRIDGED:
                 state.phase = Phase.DONE
                 self._hangup(session, "transferred")
-            self._release(state.staff_port)
+            self.ports.give_back(state.staff_port)  # its connections went with the leg
+            state.staff_port = None
 
     def _bridge(self, session: CallerSession) -> None:
         """Put the caller through to staff: their audio meets in the conference bridge."""
@@ -866,6 +881,7 @@ class SipEndpoint:
             self._end_session(session, "shutdown")
         self._legs.clear()
         self._sessions.clear()
+        self._release(*self.ports.drain())
         if self._account is not None:
             try:
                 self._account.shutdown()

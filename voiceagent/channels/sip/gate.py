@@ -195,6 +195,7 @@ def _library() -> ctypes.CDLL:
                                                     ctypes.c_void_p]
     lib.pj_list_insert_before.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
     lib.pjsua_call_get_count.restype = ctypes.c_uint
+    lib.pjsua_call_get_max_count.restype = ctypes.c_uint
     return lib
 
 
@@ -244,6 +245,10 @@ class RequestGate:
             if endpt:
                 self._lib.pjsip_endpt_unregister_module(endpt, ctypes.byref(self._module))
             self._installed = False
+
+    def call_slots(self) -> int:
+        """The calls pjsua really holds: maxCalls clamped to the build's PJSUA_MAX_CALLS."""
+        return int(self._lib.pjsua_call_get_max_count())
 
     def pjsua_calls(self) -> int:
         """Call slots pjsua holds now (callers, staff legs, calls being torn down)."""

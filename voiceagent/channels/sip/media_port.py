@@ -159,7 +159,12 @@ _vector_bytes = _pick_vector_reader()
 
 
 class PcmPort(pj.AudioMediaPort):
-    """A conference-bridge port that carries PCM16 frames to and from a FrameExchange."""
+    """A conference-bridge port that carries PCM16 frames to and from a FrameExchange.
+
+    Ports are pooled (:class:`PortPool`), never destroyed while the library runs: pjsua 2.14+
+    removes a conference port asynchronously on the clock thread, and a port freed before
+    that ran was still called there (heap corruption, then a SIGSEGV in an unrelated frame
+    allocation, seen in the soak test)."""
 
     def __init__(self, exchange: FrameExchange, call_id: str) -> None:
         super().__init__()
@@ -170,10 +175,10 @@ class PcmPort(pj.AudioMediaPort):
     def __del__(self) -> None:
         register_this_thread()
 
-    def create(self, sample_rate: int, frame_ms: int) -> None:
+    def create(self, sample_rate: int, frame_ms: int, name: str | None = None) -> None:
         fmt = pj.MediaFormatAudio()
         fmt.init(pj.PJMEDIA_FORMAT_PCM, sample_rate, 1, frame_ms * 1000, 16)
-        self.createPort(f"va-{self.call_id[:8]}", fmt)
+        self.createPort(name or f"va-{self.call_id[:8]}", fmt)
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 name)
         try:
@@ -196,3 +201,46 @@ class PcmPort(pj.AudioMediaPort):
         if self._errors in (1, 100, 10000):
             log_event(log, "sip.media.callback_error", logging.ERROR, call_id=self.call_id,
                       count=self._errors)
+
+
+class PortPool:
+    """Conference ports for calls: taken for a call, given back after it (and a cool-down, so
+    no frame of the old call reaches the next), created only when none is free."""
+
+    def __init__(self, sample_rate: int, frame_ms: int, cool_down_s: float = 2.0) -> None:
+        self.sample_rate = sample_rate
+        self.frame_ms = frame_ms
+        self.cool_down_s = cool_down_s
+        self.idle = FrameExchange(sample_rate * frame_ms // 1000 * 2)  # a parked port's
+        self._free: list[PcmPort] = []
+        self._cooling: list[tuple[float, PcmPort]] = []
+        self.created = 0
+
+    def take(self, exchange: FrameExchange, call_id: str) -> PcmPort:
+        self._cool(time.monotonic())
+        if self._free:
+            port = self._free.pop()
+            port.exchange, port.call_id = exchange, call_id
+            return port
+        port = PcmPort(exchange, call_id)
+        self.created += 1
+        port.create(self.sample_rate, self.frame_ms, name=f"va-port-{self.created}")
+        return port
+
+    def give_back(self, port: PcmPort | None) -> None:
+        """Park a port whose connections have been stopped (idempotent)."""
+        if port is None or port.exchange is self.idle:
+            return
+        port.exchange = self.idle
+        self._cooling.append((time.monotonic() + self.cool_down_s, port))
+
+    def _cool(self, now: float) -> None:
+        ready = [p for due, p in self._cooling if due <= now]
+        self._cooling = [(due, p) for due, p in self._cooling if due > now]
+        self._free.extend(ready)
+
+    def drain(self) -> list[PcmPort]:
+        """Every port (at shutdown, to be freed with the library)."""
+        ports = self._free + [p for _due, p in self._cooling]
+        self._free, self._cooling = [], []
+        return ports
