@@ -515,13 +515,23 @@ class SipEndpoint:
                 leg, kind, value = self._leg_events.get_nowait()
             except queue.Empty:
                 break
-            self._on_leg_event(leg, kind, value)
+            try:
+                self._on_leg_event(leg, kind, value)
+            except Exception as exc:
+                # one call's event failing (pjsua refuses to connect the media of a call
+                # the caller already hung up: PJ_EINVAL) must not stop the SIP thread for
+                # every other call; the call's own disconnect event cleans it up
+                log_event(log, "sip.leg_event_failed", logging.WARNING, leg_event=kind,
+                          error=type(exc).__name__)
         while True:
             try:
                 command = self._commands.get_nowait()
             except queue.Empty:
                 break
-            command()
+            try:
+                command()
+            except Exception as exc:
+                log_event(log, "sip.command_failed", logging.WARNING, error=type(exc).__name__)
         if self._released and self._released[0][0] <= time.monotonic():
             now = time.monotonic()
             self._released = [(t, o) for t, o in self._released if t > now]
