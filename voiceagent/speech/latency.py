@@ -74,10 +74,16 @@ class TraceClock:
 
     def mark(self, stage: str, only_first: bool = True) -> None:
         """Record ``stage`` now (the first time only, unless ``only_first`` is False)."""
+        self.mark_together(stage, only_first=only_first)
+
+    def mark_together(self, *stages: str, only_first: bool = True) -> None:
+        """Record several stages at one reading of the clock (the first audio out that is
+        also the first content audio out is one moment, not two)."""
         with self._lock:
-            if only_first and getattr(self.trace, stage) is not None:
-                return
-            setattr(self.trace, stage, self._now() - self.speech_end_ms)
+            now = self._now() - self.speech_end_ms
+            for stage in stages:
+                if not (only_first and getattr(self.trace, stage) is not None):
+                    setattr(self.trace, stage, now)
 
 
 _current = threading.local()

@@ -511,9 +511,10 @@ class CallSession:
         clock = turn.clock
 
         def on_audio(content: bool) -> None:
-            clock.mark("first_audio_out")
             if content:
-                clock.mark("first_content_audio_out")
+                clock.mark_together("first_audio_out", "first_content_audio_out")
+            else:
+                clock.mark("first_audio_out")
 
         reply.on_audio_out = on_audio
         turn.reply = reply
