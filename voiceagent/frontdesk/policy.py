@@ -481,7 +481,7 @@ class FrontDeskDialog:
     def _side_request(self, u: Understanding) -> str | None:
         """A request that interrupts the current step: a person or goodbye. A question is
         answered inside the step (and the step goes on)."""
-        scores = self.router.scores(u.text)
+        scores = u.scores
         if scores.get(intents.HUMAN, 0) >= 3 and not u.values:
             return intents.HUMAN
         personal = {"full_name", "dob", "phone", "member_id", "email", "payer_named"}
@@ -517,9 +517,7 @@ class FrontDeskDialog:
             log.warning("inquiry_not_logged", extra={"call_id": self.call_id})
 
     def _answer_question(self, text: str) -> str:
-        events: list[DialogEvent] = []
         result = self._tool("answer_faq", {"question": text[:500]}, [])
-        del events
         if result.ok:
             return str(result.data["answer"])
         return ("I don't have that information here, but the front desk can help with it; I "
@@ -618,7 +616,7 @@ class FrontDeskDialog:
                 yield from self._start(guess, said, lead=ack, keep_lead=bool(ack))
                 return
         wanted = [i for i in u.intents if i != intents.QUESTION]
-        scores = self.router.scores(text)
+        scores = u.scores
         if self.state.step == steps.WRAP_UP and self.state.message_id is not None and \
                 not u.question and len(text.split()) >= 4 and not _done_words(text) and \
                 (not wanted or wanted[0] == intents.MESSAGE):
@@ -631,7 +629,7 @@ class FrontDeskDialog:
                                scores.get(wanted[0], 0) >= 3):
             answer = self._answer_question(text)
         if u.question and wanted and wanted[0] in (intents.GOODBYE, intents.HUMAN) and \
-                self.router.scores(text).get(wanted[0], 0) < 3:
+                scores.get(wanted[0], 0) < 3:
             wanted = []
         if not wanted and _sounds_like_booking(u) and not (
                 self.state.step == steps.WRAP_UP and set(u.values) & _BOOKING_SIGNS == set()):
@@ -675,7 +673,7 @@ class FrontDeskDialog:
             return
         intent = wanted[0]
         if u.question and intent == intents.BOOK and \
-                self.router.scores(text).get(intents.BOOK, 0) < 3.5:
+                scores.get(intents.BOOK, 0) < 3.5:
             # "do I need a referral for an evaluation?" is a question first: answer, offer
             yield from self._offer_booking(u, text, answer)
             return
@@ -819,8 +817,7 @@ class FrontDeskDialog:
 
     def _payer_asks_plan_type(self) -> bool:
         """The payer's intake rules ask which plan it is (Original Medicare or Advantage)."""
-        payer = self.clinic.payer(self.state.fields.get("payer", "")) if hasattr(
-            self.clinic, "payer") else None
+        payer = self.clinic.payer(self.state.fields.get("payer", ""))
         return bool(payer is not None and payer.intake.ask_plan_type and
                     self.state.attempts.get("asked:plan_type", 0) < 1)
 

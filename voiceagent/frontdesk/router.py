@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from voiceagent.frontdesk.redflags import RedFlagRule, detect, rules_from_clinic
+from voiceagent.frontdesk.redflags import RedFlagRule, detect, normalize, rules_from_clinic
 
 # The intents the dialog policy acts on. Clinic configs may add example phrases to these
 # (or define others; an unknown intent is treated as "take a message").
@@ -85,13 +85,6 @@ KEYWORDS: dict[str, dict[str, float]] = {
 
 # real words a transcript has that are close to a keyword but mean something else
 _NOT_FUZZY = {"humana", "humane", "personal", "persona", "cancer", "scheduled"}
-
-
-def normalize(text: str) -> str:
-    """Lower case, apostrophes kept, other punctuation to spaces, spaces collapsed."""
-    text = text.lower().replace("’", "'")
-    text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _has_phrase(norm: str, words: Sequence[str], phrase: str) -> bool:

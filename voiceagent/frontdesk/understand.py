@@ -36,6 +36,8 @@ from voiceagent.intake import (
     parse_past_date,
     parse_phone,
 )
+from voiceagent.intake.names import without_leads
+from voiceagent.intake.tokens import spoken_chars
 
 normalize = intents.normalize
 
@@ -67,6 +69,7 @@ class Understanding:
     values: dict[str, Value] = field(default_factory=dict)
     correction: bool = False
     social: Social | None = None
+    scores: dict[str, float] = field(default_factory=dict)  # the router's, computed once
 
     @property
     def intent(self) -> str | None:
@@ -389,8 +392,6 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
 
     m = re.search(r"\b(?:ends?|ending) (?:in|with)\s+(.+?)(?:,|\bnot\b|$)", text, re.I)
     if m and known.get("phone") and "phone" not in out:
-        from voiceagent.intake.tokens import spoken_chars
-
         tail = "".join(c for c in spoken_chars(m.group(1), "digits")[0] if c.isdigit())
         if 1 <= len(tail) <= 4:
             fixed = known["phone"][:-len(tail)] + tail
@@ -631,9 +632,7 @@ def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
     if re.search(r"\d|@|\?", text) or intents.is_affirmative(text) or \
             intents.is_negative(text):
         return False
-    from voiceagent.intake.names import _LEADS
-
-    words = {w.lower() for w in re.findall(r"[A-Za-z']+", _LEADS.sub("", text.strip()))}
+    words = {w.lower() for w in re.findall(r"[A-Za-z']+", without_leads(text))}
     if words & (_NOT_NAME_WORDS | _TIME_NAMES):  # "Next Wednesday. Same time."
         return False
     return _plausible_name(name.value.first, name.value.last, clinic)
@@ -661,8 +660,6 @@ _NUMBER_WORD = re.compile(r"\b(zero|oh|one|two|three|four|five|six|seven|eight|n
 
 def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
     """The shape of an answer said on its own ("B R A N D T", "six oh eight ...")."""
-    from voiceagent.intake.tokens import spoken_chars
-
     chars, unknown = spoken_chars(text, "mixed")
     letters = sum(c.isalpha() for c in chars)
     digits = sum(c.isdigit() for c in chars)
@@ -704,7 +701,7 @@ def understand(text: str, clinic: ClinicConfig, router: intents.IntentRouter, no
     u.social = social_turn(text)
     u.yes, u.no = intents.is_affirmative(text), intents.is_negative(text)
     u.question = is_question(text)
-    scores = router.scores(text)
+    scores = u.scores = router.scores(text)
     order = {name: n for n, name in enumerate(intents.KNOWN_INTENTS)}
     ranked = sorted((i for i, s in scores.items() if s >= router.min_score),
                     key=lambda i: (-scores[i], order.get(i, 99)))

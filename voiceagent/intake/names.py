@@ -18,6 +18,11 @@ _LEADS = re.compile(
 _NOT_NAMES = {"and", "the", "calling", "here", "speaking", "please", "thanks", "thank", "you"}
 
 
+def without_leads(text: str) -> str:
+    """The name part of an answer: "my name is Jane Smith" -> "Jane Smith"."""
+    return _LEADS.sub("", text.strip())
+
+
 @dataclass(frozen=True)
 class FullName:
     first: str
@@ -28,7 +33,7 @@ def parse_full_name(text: str) -> Parsed[FullName]:
     """First and last name from a sentence; the read-back is "Jane Smith"."""
     if re.search(r"\d", text):
         raise IntakeError("name", "may I have your first and last name?")
-    body = _LEADS.sub("", text.strip())
+    body = without_leads(text)
     words = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", body) if w.lower() not in _NOT_NAMES]
     if len(words) < 2 or len(words) > 4:
         # more than a name's worth of words is a sentence, not a name
