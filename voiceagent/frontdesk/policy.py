@@ -56,6 +56,8 @@ from voiceagent.frontdesk.understand import (
     Understanding,
     answer_shape,
     dob_plausible,
+    glued_spelling,
+    letter_run,
     name_in,
     understand,
 )
@@ -276,7 +278,9 @@ class FrontDeskDialog:
             # "no, I'll rebook later; just cancel it please" asks for the action all the same
             self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
                 re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$|"
-                          r"^that'?s it\b", text.strip(), re.I))) or bool(_DO_IT.search(text))
+                          r"^that'?s it\b|^(the )?(first|only|that) one'?s? (is )?(good|fine|"
+                          r"great|perfect|works)\b", text.strip(), re.I))) or \
+                bool(_DO_IT.search(text))
         if self.capability == "capable":
             yield from self._capable_turn(text, u)
         else:
@@ -552,7 +556,10 @@ class FrontDeskDialog:
             f["full_name"] = values["full_name"].value
             f["first_name"], f["last_name"] = values["first_name"].value, \
                 values["last_name"].value
-            f.pop("last_name_spelled", None)
+            if "last_name_spelled" in values:  # "Priya Raman, last name R A M A N"
+                f["last_name_spelled"] = values["last_name_spelled"].value
+            else:
+                f.pop("last_name_spelled", None)
             acks.insert(0, f"Thank you, {f['first_name']}.")
         for key in ("plan_type", "provider_pref", "language", "referred"):
             if key in values and (key not in f or u.correction):
@@ -866,6 +873,9 @@ class FrontDeskDialog:
             self._apply(u)
             yield from self._give_up_on(field)
             return
+        spelled = letter_run(text) if "as in" not in text.lower() else None
+        if field == "last_name_spelled" and spelled:
+            text = spelled  # "B R E N N A N, two Ns in the middle there": the letters
         shape = answer_shape(text, self.clinic, self._local_now().date())
         if shape is Shape.OTHER and field in ("member_id", "claim_number", "phone", "dob"):
             # "Hold on, let me get my glasses. Okay. H four five one ...", "Q Z H 2 2 1.
@@ -943,6 +953,10 @@ class FrontDeskDialog:
                 return
             yield from self._say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
+        f = self.state.fields
+        if spelled and f.get("last_name") and "last_name_spelled" not in f and \
+                spelled.replace(" ", "").lower() == f["last_name"].lower():
+            f["last_name_spelled"] = f["last_name"]  # "Jordan Pike. P I K E."
         self._note_inquiry()
         lead = " ".join(p for p in (answer, ack, extra) if p)
         yield from self._next(lead)
@@ -979,7 +993,7 @@ class FrontDeskDialog:
             return False
         if field in self._FITS:
             if field == "last_name_spelled" and shape is Shape.OTHER:
-                return len(u.text.split()) <= 2 and not u.values
+                return glued_spelling(u.text) and not u.values
             if field in ("phone", "adjuster_phone") and shape is Shape.IDENTIFIER:
                 return not re.search(r"\b[a-zA-Z]\b", u.text.replace(" a ", " "))
             if field == "phone" and shape is Shape.OTHER:
@@ -1189,6 +1203,13 @@ class FrontDeskDialog:
             request = parse_appointment_request(text, self._local_now()).value
         except IntakeError:
             request = None
+        offered_days = {datetime.fromisoformat(o["start"]).date() for o in offers}
+        if request is not None and request.asap and request.at is None and \
+                request.earliest is None and (request.day is None or
+                                              offered_days == {request.day}):
+            # "Friday then, as early as you can" with Friday's times on the table
+            yield from self._hold(1)
+            return
         if request is not None:
             store_request(self.state, request, text)
             yield from self._search()
@@ -1623,6 +1644,10 @@ def _substantive(topic: str) -> bool:
 def _done_words(text: str) -> bool:
     """A caller who is done: "no, that's all", "perfect, thank you", "okay, thanks"."""
     norm = intents.normalize(text)
+    if re.search(r"\b(i'?ll|we'?ll|she'?ll|he'?ll|they'?ll|let me) (call|have (her|him|them) "
+                 r"call|get back|think|talk|check|see if|ask)\b", norm) and re.search(
+            r"\b(thanks|thank you|bye|goodbye)\b", norm):
+        return True  # "Okay, I'll have her call back. Thank you!"
     if any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
                                "that's everything", "i'm good", "i'm all set", "all set",
                                "no that's", "have a good", "have a nice", "take care")):

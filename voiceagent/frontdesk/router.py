@@ -189,9 +189,15 @@ def is_affirmative(text: str) -> bool:
         return False
     words = norm.split()
     if _HEDGES & set(words) or re.search(r"\b(call (you |them )?back|later|think about it|"
-                                         r"not now|maybe|i'll ask|talk to my)\b", norm):
+                                         r"not now|maybe|i'll ask|talk to my|change|wrong|"
+                                         r"mistake)\b", norm):
         return False
-    return _starts(norm, _YES_START) and len(words) <= 8
+    if _starts(norm, _YES_START) and len(words) <= 8:
+        return True
+    # "That's all correct, young lady. Or young man, I suppose.": the first sentence is the
+    # answer, what follows is small talk (no hedge, no change, checked above)
+    first = normalize(re.split(r"(?<=[.!;])\s+", text.strip(), maxsplit=1)[0])
+    return bool(first) and _starts(first, _YES_START) and len(first.split()) <= 6
 
 
 def is_negative(text: str) -> bool:

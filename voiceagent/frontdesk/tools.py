@@ -28,7 +28,7 @@ from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import ToolResult
 from voiceagent.frontdesk import state as steps
 from voiceagent.frontdesk.backend import FrontDeskBackend, IntakeRecord
-from voiceagent.frontdesk.clinicfacts import answer_question
+from voiceagent.frontdesk.clinicfacts import answer_all
 from voiceagent.frontdesk.state import ConversationState
 from voiceagent.intake.dates import AppointmentRequest
 
@@ -396,7 +396,9 @@ class ToolBox:
         return {"recorded": sorted(k for k, v in updates.items() if v)}
 
     def _answer_faq(self, args: AnswerFaqArgs) -> dict[str, Any]:
-        answer = answer_question(self.backend.clinic, args.question, self.backend.now().date())
+        answer = answer_all(self.backend.clinic, args.question, self.backend.now().date(),
+                            previous=self.state.last_question)
+        self.state.last_question = args.question
         if answer is None:
             raise Refused("the clinic's information has no answer to that; say so and offer "
                           "to take a message")

@@ -330,7 +330,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                 out["full_name"] = Value(name.readback, name.readback)
                 out["first_name"] = Value(name.value.first)
                 out["last_name"] = Value(name.value.last)
-                letters = "".join(re.findall(r"\b([A-Z])\b", text[m.end():]))
+                letters = (letter_run(text[m.end():]) or "").replace(" ", "")
                 if len(letters) >= 2 and letters.lower() == name.value.last.lower():
                     out["last_name_spelled"] = Value(name.value.last)  # "Priya Raman, R A M A N"
         except IntakeError:
@@ -560,6 +560,30 @@ def _take(out: dict[str, Value], key: str, parse: Any, said: str | None) -> None
     except IntakeError:
         return
     out[key] = Value(parsed.value, parsed.readback)
+
+
+_LETTER_RUN = re.compile(r"\b[A-Za-z]\b(?:[\s,.\-]+\b[A-Za-z]\b)+")
+
+
+def letter_run(text: str) -> str | None:
+    """The letters of a spelling said among other words ("J A C O B S E N. With an E N at
+    the end, not O N" -> "J A C O B S E N"): the longest run of single letters, if it is
+    clearly one (three letters, or two capitals)."""
+    runs = [m.group(0) for m in _LETTER_RUN.finditer(text)]
+    if not runs:
+        return None
+    best = max(runs, key=lambda r: sum(c.isalpha() for c in r))
+    letters = [c for c in best if c.isalpha()]
+    if len(letters) >= 3 or (len(letters) == 2 and all(c.isupper() for c in letters)):
+        return " ".join(letters)
+    return None
+
+
+def glued_spelling(text: str) -> bool:
+    """Whether a one- or two-word answer to "spell your last name" can be the name glued
+    into a word ("Smith."), not "Thanks." or "Okay"."""
+    words = re.findall(r"[A-Za-z']+", text)
+    return 1 <= len(words) <= 2 and not {w.lower() for w in words} & _NOT_NAME_WORDS
 
 
 def plan_type(norm: str) -> str | None:

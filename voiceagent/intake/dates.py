@@ -342,13 +342,18 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
     Raises IntakeError when nothing in the text names a day or a time.
     """
     norm = _numbers(text)
-    asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available)\b",
-                          norm))
+    asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available|"
+                          r"as early as (?:you can|possible|you(?:'ve)? got|you have))\b", norm))
     if re.search(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", norm):
         # "class until noon" (so after it), "before noon": a bound, not a time
         side = "before" if re.search(r"\bbefore (?:noon|midday)\b", norm) else "after"
         norm = re.sub(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", f"{side} 12 pm",
                       norm)
+    # "Tuesday's no good, can we do Wednesday instead?": the day ruled out is not the day
+    norm = re.sub(rf"\b(?:not (?:on )?)?({_WEEKDAY})(?:'?s| is| are)? (?:no good|not good|out|"
+                  rf"bad|won'?t work|doesn'?t work|not going to work|is out)\b|"
+                  rf"\b(?:not|except|but not) (?:on )?({_WEEKDAY})s?\b", " ", norm)
+    approximate = re.search(r"\b(?:around|about|roughly|ish|or so)\b|\d ?ish\b", norm)
     at, part, rest = _extract_time(norm)
     day = _extract_day(rest, now)
     if day is not None and day < now.date():
@@ -370,6 +375,9 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
         else:
             latest = bound
         at = None
+    if at is not None and approximate and earliest is None and latest is None:
+        # "ten o'clock-ish", "around two": times from then on, not that minute only
+        earliest, at = at, None
     request = AppointmentRequest(day, at, earliest, latest, asap)
     if request.empty:
         raise IntakeError("appointment_time", "which day and time would suit you? For "
