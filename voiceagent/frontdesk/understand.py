@@ -151,7 +151,11 @@ _THIRD_PARTY = re.compile(
     r"(coming|attending|showing up|had|seen|going)\b|\b(how many|what) .{0,30}\b(does|did|has)"
     r" (he|she)\b|\bwrong with (him|her|it)\b.*\b(he|she|his|her)\b|\bwhat('?s| is| did) "
     r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?(?! comp)|"
-    r"staff member)\b.{0,80}\b(appointments?|visits?|attend\w*|confirm|coming|schedule)\b|"
+    r"staff member)\b.{0,160}\b(appointments?|visits?|attend\w*|confirm|verify|coming|"
+    r"schedule|therapy|treatment|sessions?)\b|"
+    r"\b(human resources|hr|payroll|supervisor|manager|school|coach|case worker)\b.{0,200}"
+    r"\b(she|he|they) (has|have|had|is|was|were|says|said|attends?|goes)\b.{0,200}"
+    r"\b(verify|confirm|check|make sure)\b|"
     r"\bwhat'?s (her|his|their) "
     r"(cell|phone|number|address|email|date of birth|birthday)\b|"
     r"\b(read|tell) me (back )?(what|the|which) (number|phone|address|email|info|information|"
@@ -691,8 +695,9 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
     month = re.search(r"\b(january|february|march|april|may|june|july|august|september|"
                       r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
                       r"nov|dec)\b", text, re.I)
-    if month or (letters == 0 and 5 <= digits <= 8) or re.search(r"\d{1,2}/\d{1,2}/\d{2,4}",
-                                                                  text):
+    grouped = letters == 0 and 3 <= digits <= 8 and not content and text.count(",") >= 2
+    if month or grouped or (letters == 0 and 5 <= digits <= 8) or re.search(
+            r"\d{1,2}/\d{1,2}/\d{2,4}", text):  # grouped: "Three, three, seventy six"
         try:
             parse_date_of_birth(text, today)
             return Shape.DATE
