@@ -279,7 +279,8 @@ class FrontDeskDialog:
             self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
                 re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$|"
                           r"^that'?s it\b|^(the )?(first|only|that) one'?s? (is )?(good|fine|"
-                          r"great|perfect|works)\b", text.strip(), re.I))) or \
+                          r"great|perfect|works)\b|^(the )?(first|that) one,? please\b[.!]?$",
+                          text.strip(), re.I))) or \
                 bool(_DO_IT.search(text))
         if self.capability == "capable":
             yield from self._capable_turn(text, u)
@@ -873,7 +874,8 @@ class FrontDeskDialog:
             self._apply(u)
             yield from self._give_up_on(field)
             return
-        spelled = letter_run(text) if "as in" not in text.lower() else None
+        spelled = letter_run(text, self.state.fields.get("first_name", "")) \
+            if "as in" not in text.lower() else None
         if field == "last_name_spelled" and spelled:
             text = spelled  # "B R E N N A N, two Ns in the middle there": the letters
         shape = answer_shape(text, self.clinic, self._local_now().date())

@@ -147,7 +147,9 @@ _THIRD_PARTY = re.compile(
     r"client|worker)\b.*\b(attend|appointment|visit|coming|seen|came)\b|"
     r"\b(her|his|their) (next |last |upcoming )?(appointment|appointments|visit|visits|"
     r"records?|progress|notes|schedule|diagnosis|results|sessions?)\b|"
-    r"\bwhen'?s (his|her|their) (next|last)\b|\b(has|have|is|was) (he|she|they) (been )?"
+    r"\bwhen'?s (his|her|their) (next|last)\b|\bwhen (his|her|their) (next|last)\b|"
+    r"\b(he|she|they)('s| has| have)( actually| really)? been (coming|attending|showing up|"
+    r"going)\b|\bif (he|she|they)('s| is| are) (coming|showing up|attending)\b|\b(has|have|is|was) (he|she|they) (been )?"
     r"(coming|attending|showing up|had|seen|going)\b|\b(how many|what) .{0,30}\b(does|did|has)"
     r" (he|she)\b|\bwrong with (him|her|it)\b.*\b(he|she|his|her)\b|\bwhat('?s| is| did) "
     r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?(?! comp)|"
@@ -160,8 +162,8 @@ _THIRD_PARTY = re.compile(
     r"(cell|phone|number|address|email|date of birth|birthday)\b|"
     r"\b(read|tell) me (back )?(what|the|which) (number|phone|address|email|info|information|"
     r"details)\b.*\b(have|file|gave)\b|\bwhat (phone |cell )?(number|address|email|phone) "
-    r"do you have\b|\b(we'?re|i'?m) (his|her|their) (doctor|wife|husband|mother|father|mom|"
-    r"dad|parent|employer|boss|lawyer|attorney)\b|\ballowed to know\b|"
+    r"do you have\b|\b(we'?re|i'?m) (his|her|their) (employer|boss|lawyer|attorney)\b|"
+    r"\ballowed to know\b|"
     r"\b(read|tell|give) me (back )?what you have\b|\bwhich (phone |cell )?number i gave\b|"
     r"\bwhat (phone |cell )?(number|address|email) (i gave|you have|is on file)\b|"
     r"\bjust tell me the (number|address|phone)\b",
@@ -175,9 +177,16 @@ def social_turn(text: str) -> Social | None:
         return Social.SPAM
     if _WRONG_NUMBER.search(text):
         return Social.WRONG_NUMBER
-    if _THIRD_PARTY.search(text):
+    if _THIRD_PARTY.search(text) and not _REFERRING.search(text):
         return Social.THIRD_PARTY
     return None
+
+
+# a doctor's office sending a patient over gives details, it asks for none
+_REFERRING = re.compile(r"\b(refer|referring|referral|sending (over|you)|send (over|you)|"
+                        r"fax(ed|ing)? (over|you|the))\b(?!.*\b(when|what time|did (she|he)|"
+                        r"has (she|he)|is (she|he)|tell me|verify|progress|notes|records)\b)",
+                        re.I)
 
 
 # --- questions ---------------------------------------------------------------------------
@@ -196,6 +205,8 @@ _NOT_QUESTIONS = re.compile(r"^(can|could|may|would|will) (i|we|you) (please )?(
 def is_question(text: str) -> bool:
     """A question for the clinic by its form (not "can I book an appointment?", which is a
     request, and not an answer like "Linda Park" or "May, the fifteenth")."""
+    text = re.sub(r"(?i)\bhow(?:'s| is| are) (?:it going|you(?: doing)?|your day|things)\b,?",
+                  "", text)  # small talk, not a question for the clinic
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
         words = normalize(sentence).split()
         while words and words[0] in _FILLER_START:
@@ -299,7 +310,8 @@ def _after(label: re.Pattern[str], text: str) -> str | None:
     if not m:
         return None
     rest = text[m.end():]
-    rest = re.sub(r"^\s*(is|was|it's|it is|:|would be|should be|number)\s*", "", rest, flags=re.I)
+    rest = re.sub(r"^\s*('s|is|was|it's|it is|:|would be|should be|number)\s*", "", rest,
+                  flags=re.I)
     rest = re.split(r"\b(and (my|the|i|it)|but|because|also|group|and group)\b|[.;]", rest,
                     maxsplit=1)[0]
     return rest.strip(" ,") or None
@@ -569,11 +581,15 @@ def _take(out: dict[str, Value], key: str, parse: Any, said: str | None) -> None
 _LETTER_RUN = re.compile(r"\b[A-Za-z]\b(?:[\s,.\-]+\b[A-Za-z]\b)+")
 
 
-def letter_run(text: str) -> str | None:
+def letter_run(text: str, first_name: str = "") -> str | None:
     """The letters of a spelling said among other words ("J A C O B S E N. With an E N at
     the end, not O N" -> "J A C O B S E N"): the longest run of single letters, if it is
-    clearly one (three letters, or two capitals)."""
+    clearly one (three letters, or two capitals); not the first name spelled too ("K A T H E
+    R I N E, and Schaefer is S C H A E F E R")."""
     runs = [m.group(0) for m in _LETTER_RUN.finditer(text)]
+    if first_name:
+        runs = [r for r in runs if "".join(c for c in r if c.isalpha()).lower() !=
+                first_name.lower()]
     if not runs:
         return None
     best = max(runs, key=lambda r: sum(c.isalpha() for c in r))

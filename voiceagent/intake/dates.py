@@ -349,6 +349,7 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
         side = "before" if re.search(r"\bbefore (?:noon|midday)\b", norm) else "after"
         norm = re.sub(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", f"{side} 12 pm",
                       norm)
+    norm = re.sub(r"\bgood (?:morning|afternoon|evening)\b", " ", norm)  # a greeting
     # "Tuesday's no good, can we do Wednesday instead?": the day ruled out is not the day
     norm = re.sub(rf"\b(?:not (?:on )?)?({_WEEKDAY})(?:'?s| is| are)? (?:no good|not good|out|"
                   rf"bad|won'?t work|doesn'?t work|not going to work|is out)\b|"
