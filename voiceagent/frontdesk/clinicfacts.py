@@ -89,7 +89,7 @@ could would will should may might to of for in on at by with and or but so if ab
 what's whats where when how which who why there their this that these those have has had
 get got go going come coming any some just really like um uh hi hello hey yeah okay ok
 please thanks thank also and then wondering wanted want ask question quick know tell need
-guys you're much""".split())
+guys you're much doctor physical therapy therapist pt clinic said says think fix""".split())
 
 
 def _stem(word: str) -> str:

@@ -70,6 +70,7 @@ from voiceagent.intake import (
     parse_spelled_name,
 )
 from voiceagent.intake.dates import AppointmentRequest, say_date, say_time
+from voiceagent.intake.identifiers import is_mbi
 from voiceagent.llm.choice import choose
 from voiceagent.llm.protocol import LLM, ChatMessage
 from voiceagent.speech.clauses import split_clauses
@@ -826,6 +827,9 @@ class FrontDeskDialog:
     def _payer_asks_plan_type(self) -> bool:
         """The payer's intake rules ask which plan it is (Original Medicare or Advantage)."""
         payer = self.clinic.payer(self.state.fields.get("payer", ""))
+        member_id = self.state.fields.get("member_id", "")
+        if member_id and is_mbi(member_id):
+            return False  # an eleven-character MBI is on the red, white and blue card
         return bool(payer is not None and payer.intake.ask_plan_type and
                     self.state.attempts.get("asked:plan_type", 0) < 1)
 
@@ -960,6 +964,8 @@ class FrontDeskDialog:
                 spelled.replace(" ", "").lower() == f["last_name"].lower():
             f["last_name_spelled"] = f["last_name"]  # "Jordan Pike. P I K E."
         self._note_inquiry()
+        if "we accept" in answer:  # the answer already said so
+            ack, extra = (re.sub(r"Great, we accept [^.]+\.\s*", "", x) for x in (ack, extra))
         lead = " ".join(p for p in (answer, ack, extra) if p)
         yield from self._next(lead)
 

@@ -13,6 +13,7 @@ conversation step and on identity checks done against the store.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -473,6 +474,15 @@ def choose_category(clinic: Any, text: str) -> str:
     return ids[0]
 
 
+# what callers say for the problems a specialty's own visit type treats
+_SPECIALTY_CUES: dict[str, tuple[str, ...]] = {
+    "pelvic": ("pelvic", "incontinen", "leak", "bladder", "postpartum", "pregnan", "prolapse",
+               "had a baby", "after the baby"),
+    "vestibular": ("vertigo", "dizz", "vestibular", "bppv", "room spin", "spinning",
+                   "inner ear", "balance"),
+}
+
+
 def choose_appointment_type(clinic: Any, *, new_patient: bool, text: str = "") -> str:
     """The appointment type for a phone booking: a named match, else an evaluation for a
     new patient, else a follow-up, else the first type bookable by phone."""
@@ -484,6 +494,14 @@ def choose_appointment_type(clinic: Any, *, new_patient: bool, text: str = "") -
         best = max(scored, key=lambda st: st[0])
         if best[0] >= 90:
             return best[1].id
+    said = text.lower()
+    for t in bookable:  # a specialty's own evaluation: "leaking since the baby", "BPPV"
+        if t.new_patient != new_patient:
+            continue
+        named = f"{t.id} {t.name} {' '.join(t.specialties)}".lower()
+        if any(concept in named and re.search(rf"\b({'|'.join(cues)})", said)
+               for concept, cues in _SPECIALTY_CUES.items()):
+            return t.id
     words = ("eval", "initial", "new") if new_patient else ("follow", "visit", "treatment")
     for t in bookable:
         if any(w in t.id.lower() or w in t.name.lower() for w in words):

@@ -369,7 +369,9 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                     f"{month.group(1)} {re.sub(r'^.*?(the )', '', later)}"
         if clause is None or not re.search(r"\d|(january|february|march|april|may|june|july|"
                                            r"august|september|october|november|december|"
-                                           r"teenth|first|second|third|th\b)", clause, re.I):
+                                           r"teenth|first|second|third|th\b)|\b(oh|one|two|"
+                                           r"three|four|five|six|seven|eight|nine|ten|eleven|"
+                                           r"twelve)\b", clause, re.I):
             continue
         try:
             if key == "dob" and corrected:
@@ -472,6 +474,19 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
     if m:
         out["subscriber_name"] = Value(m.group(1))
+    if ("payer_named" in out or pending in ("payer", "member_id")) and "member_id" not in out:
+        # "I'm on my dad's plan, it's Cigna. He just texted it. U eight two two ...", "She has
+        # Medicare. The number's eight R nine six ...": the sentence shaped like an ID
+        for sentence in re.split(r"(?<=[.!?])\s+", text.strip())[1:]:
+            said = re.sub(r"(?i)^.*?\b(?:number(?:'s| is)|id(?:'s| is)|number on the card is|"
+                          r"it'?s)\s+", "", sentence)
+            if answer_shape(said, clinic, today) not in (Shape.IDENTIFIER, Shape.SPELLING):
+                continue
+            parse = parse_mbi if "medicare" in norm and "advantage" not in norm else \
+                parse_member_id
+            _take(out, "member_id", parse, said)
+            if "member_id" in out:
+                break
     if "payer_named" in out and "member_id" not in out:
         # "Blue Cross, X O F two two five one ...": the ID said right after the plan
         m = re.search(r"[,;:]\s*((?:[A-Za-z]|zero|oh|one|two|three|four|five|six|seven|eight|"
@@ -728,6 +743,12 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
         return Shape.IDENTIFIER
     if (digits == 10 or (digits == 11 and chars and chars[0] == "1")) and letters == 0:
         return Shape.PHONE
+    if digits > 10 and letters == 0:
+        try:
+            parse_phone(text)  # "... four nine, uh, no, sorry, three nine two zero"
+            return Shape.PHONE
+        except IntakeError:
+            pass
     if digits >= 5 and letters == 0 and len(content) <= 2:
         return Shape.IDENTIFIER
     payer = match_payer(clinic, text)
