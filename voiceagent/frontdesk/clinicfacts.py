@@ -189,6 +189,14 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
             words & {"copay", "co", "deductible", "bill", "balance", "notice", "cancel",
                      "cancellation", "miss", "missed", "late", "long", "early", "time"}):
         return _prices(clinic)
+    if re.search(r"\b(bring|need to have|should i have|take with me)\b", norm) and not words & {
+            "wear", "wearing", "clothes", "clothing", "shorts", "shoes", "sneakers"}:
+        first = next((t for t in clinic.appointment_types if t.new_patient and t.what_to_bring),
+                     None)
+        if first is not None:  # "do I need to bring the paper from Dr. Takahashi?"
+            items = first.what_to_bring
+            listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+            return f"For your first visit, please bring {listed}."
     strong = _best_faq(clinic, asked, require=2, asked_order=_ordered(question))
     if strong is not None:  # two of its own question words: "cancellation policy"
         return strong.answer

@@ -551,7 +551,8 @@ class FrontDeskDialog:
             if key in ("dob", "phone", "member_id", "email", "date_of_injury",
                        "adjuster_phone", "claim_number") and v.readback:
                 acks.append(f"I have {v.readback}.")
-            elif key in ("employer", "adjuster_name", "referring_provider", "group_number"):
+            elif key in ("employer", "adjuster_name", "referring_provider", "group_number",
+                         "subscriber_name", "subscriber_dob", "referring_npi"):
                 acks.append("Thank you.")
         if "full_name" in values and pending_done != "full_name" and \
                 ("full_name" not in f or u.correction):
@@ -1060,6 +1061,10 @@ class FrontDeskDialog:
             self.state.attempts[f"asked:{field}"] = FIELD_ATTEMPTS
             yield from self._next(f"{lead}No problem, the front desk will get that from you "
                                   "before the visit.")
+            return
+        if field == "when" and self.state.intent in (intents.BOOK, intents.RESCHEDULE):
+            self.state.request = {}  # no preference heard twice: the first openings
+            yield from self._search(f"{lead}Let me find the first openings.")
             return
         if self.state.intent == intents.MESSAGE:
             # a message without a good phone number still reaches the staff

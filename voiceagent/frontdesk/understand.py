@@ -310,6 +310,8 @@ def _after(label: re.Pattern[str], text: str) -> str | None:
     if not m:
         return None
     rest = text[m.end():]
+    rest = re.sub(r"^[\s.\u2026,]*(?:(?:hold on|one sec(?:ond)?|let me (?:see|check)|um|uh)"
+                  r"[\s.\u2026,]*)*", " ", rest, flags=re.I)  # "Group number... hold on... 2 0"
     rest = re.sub(r"^\s*('s|is|was|it's|it is|:|would be|should be|number)\s*", "", rest,
                   flags=re.I)
     rest = re.split(r"\b(and (my|the|i|it)|but|because|also|group|and group)\b|[.;]", rest,
@@ -383,7 +385,11 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                                          recent=True)
         except IntakeError:
             continue
-        if key == "dob" or parsed.value <= today:
+        if key == "dob" and re.search(r"\b(her|his|their|wife'?s|husband'?s|mom'?s|dad'?s|"
+                                      r"mother'?s|father'?s) (birthday|birth ?date|date of "
+                                      r"birth|dob)\b", clause, re.I):
+            out["subscriber_dob"] = Value(parsed.value.isoformat(), parsed.readback)
+        elif key == "dob" or parsed.value <= today:
             out[key] = Value(parsed.value.isoformat(), parsed.readback)
 
     # phone: labelled, or the number they are calling from
@@ -601,7 +607,12 @@ def letter_run(text: str, first_name: str = "") -> str | None:
     the end, not O N" -> "J A C O B S E N"): the longest run of single letters, if it is
     clearly one (three letters, or two capitals); not the first name spelled too ("K A T H E
     R I N E, and Schaefer is S C H A E F E R")."""
-    runs = [m.group(0) for m in _LETTER_RUN.finditer(text)]
+    runs = []
+    for m in _LETTER_RUN.finditer(text):
+        pieces = [p for p in re.split(r"[.!?]\s+", m.group(0)) if len(p.strip()) > 1]
+        # "A M U N D S E N. S E N, not S O N": a sentence break ends a spelling (unless
+        # every letter had its own full stop: "J. A. C.")
+        runs.extend(pieces if len(pieces) > 1 else [m.group(0)])
     if first_name:
         runs = [r for r in runs if "".join(c for c in r if c.isalpha()).lower() !=
                 first_name.lower()]

@@ -277,7 +277,8 @@ def _extract_time(norm: str) -> tuple[time | None, str | None, str]:
         meridiem = m.group(3) if m.group(3) in ("am", "pm") else None
         tail = norm[m.end() :]
         cue = m.group(3) or m.group(2) or m.group(0).startswith(("at ", "around ", "about ")) \
-            or re.match(r"\s*(?:in the |this )?(?:morning|afternoon|evening)\b", tail)
+            or re.match(r"\s*(?:in the |this )?(?:morning|afternoon|evening)\b|\s*(?:or so|"
+                        r"ish)\b", tail)
         if cue and 1 <= hour <= 12 and minute < 60 and not re.match(
             rf"\s*(?:st|nd|rd|th)\b|\s*(?:of )?{_MONTH}", tail
         ):
