@@ -927,8 +927,9 @@ class FrontDeskDialog:
         else:
             other = self._field_for(shape)
             if other is not None and other not in u.values:  # a labelled value is stored below
+                said = spelled if other == "last_name_spelled" and spelled else text
                 try:
-                    ack = parse_field(other, text, self.state, self.clinic, self._local_now())
+                    ack = parse_field(other, said, self.state, self.clinic, self._local_now())
                 except IntakeError:
                     ack = ""
         extra = self._apply(u, pending_done=field if answered else None)

@@ -76,6 +76,10 @@ def say_time(at: time) -> str:
 # -- dates in the past: birth, injury ---------------------------------------------------
 
 
+_SELF_CORRECTION = re.compile(r"\b(?:no,? wait|wait,? no|sorry|i mean|actually|correction|"
+                              r"mine'?s|mine is|i meant|scratch that)\b", re.I)
+
+
 def parse_date_of_birth(text: str, today: date) -> Parsed[date]:
     """Read a date of birth; the read-back is "March 3, 1982"."""
     return parse_past_date(text, today, what="date of birth", kind="date_of_birth")
@@ -88,6 +92,13 @@ def parse_past_date(
     """Read a full past date (month, day and year), e.g. a date of injury. With ``recent``
     (a surgery or an injury: "on November second", "last Tuesday") a date without a year
     is the latest one not after today."""
+    marks = list(_SELF_CORRECTION.finditer(text))
+    if marks:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's October ..."
+        try:
+            return parse_past_date(text[marks[-1].end():], today, what=what, kind=kind,
+                                   max_years=max_years, recent=recent)
+        except IntakeError:
+            pass
     norm = re.sub(r"\s*,\s*", " ", _numbers(text))  # "1968, may, the 15": pauses, not parts
     day = None
     if recent:
