@@ -149,7 +149,8 @@ _THIRD_PARTY = re.compile(
     r"records?|progress|notes|schedule|diagnosis|results|sessions?)\b|"
     r"\bwhen'?s (his|her|their) (next|last)\b|\bwhen (his|her|their) (next|last)\b|"
     r"\b(he|she|they)('s| has| have)( actually| really)? been (coming|attending|showing up|"
-    r"going)\b|\bif (he|she|they)('s| is| are) (coming|showing up|attending)\b|\b(has|have|is|was) (he|she|they) (been )?"
+    r"going)\b|\bif (he|she|they)('s| is| are) (coming|showing up|attending)\b|"
+    r"\b(has|have|is|was) (he|she|they) (been )?"
     r"(coming|attending|showing up|had|seen|going)\b|\b(how many|what) .{0,30}\b(does|did|has)"
     r" (he|she)\b|\bwrong with (him|her|it)\b.*\b(he|she|his|her)\b|\bwhat('?s| is| did) "
     r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?(?! comp)|"
@@ -680,7 +681,13 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
     if len(first) < 2 or len(last) < 2:
         return False
     payer = match_payer(clinic, f"{first} {last}")
-    return payer is None or payer.self_pay
+    if payer is None or payer.self_pay:
+        return True
+    # "Blue Cross", "Medica Dean" are plans; "Oscar Halvorsen" is a man called Oscar
+    vocabulary = {w for p in (*clinic.insurance.accepted, *clinic.insurance.not_accepted)
+                  if p.name == payer.name for n in (p.name, *p.aliases)
+                  for w in normalize(n).split()}
+    return not {first.lower(), last.lower()} <= vocabulary
 
 
 def name_in(text: str, clinic: ClinicConfig) -> str | None:
