@@ -608,7 +608,7 @@ def letter_run(text: str, first_name: str = "") -> str | None:
     the end, not O N" -> "J A C O B S E N"): the longest run of single letters, if it is
     clearly one (three letters, or two capitals); not the first name spelled too ("K A T H E
     R I N E, and Schaefer is S C H A E F E R")."""
-    runs = []
+    runs: list[str] = []
     for m in _LETTER_RUN.finditer(text):
         pieces = [p for p in re.split(r"[.!?]\s+", m.group(0)) if len(p.strip()) > 1]
         # "A M U N D S E N. S E N, not S O N": a sentence break ends a spelling (unless
