@@ -59,6 +59,7 @@ from voiceagent.frontdesk.understand import (
     glued_spelling,
     letter_run,
     name_in,
+    spelled_names,
     understand,
 )
 from voiceagent.intake import (
@@ -879,8 +880,15 @@ class FrontDeskDialog:
             self._apply(u)
             yield from self._give_up_on(field)
             return
-        spelled = letter_run(text, self.state.fields.get("first_name", "")) \
+        f = self.state.fields
+        spelled = letter_run(text, f.get("first_name", ""), f.get("last_name", "")) \
             if "as in" not in text.lower() else None
+        for name in spelled_names(text):
+            if f.get("last_name") and name.lower() != f["last_name"].lower() and \
+                    f.get("first_name") and name.lower() != f["first_name"].lower():
+                # "it's Patty Dunleavy" ... "Patricia, P A T R I C I A": the first name
+                f["first_name"] = name
+                f["full_name"] = f"{name} {f['last_name']}"
         if field == "last_name_spelled" and spelled:
             text = spelled  # "B R E N N A N, two Ns in the middle there": the letters
         shape = answer_shape(text, self.clinic, self._local_now().date())
@@ -961,7 +969,6 @@ class FrontDeskDialog:
                 return
             yield from self._say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
-        f = self.state.fields
         if spelled and f.get("last_name") and "last_name_spelled" not in f and \
                 spelled.replace(" ", "").lower() == f["last_name"].lower():
             f["last_name_spelled"] = f["last_name"]  # "Jordan Pike. P I K E."

@@ -603,27 +603,41 @@ def _take(out: dict[str, Value], key: str, parse: Any, said: str | None) -> None
 _LETTER_RUN = re.compile(r"\b[A-Za-z]\b(?:[\s,.\-]+\b[A-Za-z]\b)+")
 
 
-def letter_run(text: str, first_name: str = "") -> str | None:
+def letter_run(text: str, first_name: str = "", last_name: str = "") -> str | None:
     """The letters of a spelling said among other words ("J A C O B S E N. With an E N at
     the end, not O N" -> "J A C O B S E N"): the longest run of single letters, if it is
-    clearly one (three letters, or two capitals); not the first name spelled too ("K A T H E
-    R I N E, and Schaefer is S C H A E F E R")."""
+    clearly one (three letters, or two capitals); the one that spells the last name heard, if
+    one does; never the first name spelled too ("K A T H E R I N E, and Schaefer is ...")."""
+    def letters(run: str) -> str:
+        return "".join(c for c in run if c.isalpha())
+
     runs: list[str] = []
     for m in _LETTER_RUN.finditer(text):
-        pieces = [p for p in re.split(r"[.!?]\s+", m.group(0)) if len(p.strip()) > 1]
-        # "A M U N D S E N. S E N, not S O N": a sentence break ends a spelling (unless
-        # every letter had its own full stop: "J. A. C.")
+        # "A M U N D S E N. S E N, not S O N": a sentence break ends a spelling (unless every
+        # letter had its own full stop: "J. A. C."); "G R A C I E L A, E S T R A D A": two
+        pieces = [p for p in re.split(r"[.!?]\s+", m.group(0)) if len(letters(p)) > 1]
         runs.extend(pieces if len(pieces) > 1 else [m.group(0)])
+        runs.extend(p for p in re.split(r"[.!?,]\s+", m.group(0)) if len(letters(p)) > 1)
+    named = [r for r in runs if last_name and letters(r).lower() == last_name.lower()]
+    if named:
+        return " ".join(letters(named[0]))
     if first_name:
-        runs = [r for r in runs if "".join(c for c in r if c.isalpha()).lower() !=
-                first_name.lower()]
+        runs = [r for r in runs if letters(r).lower() != first_name.lower()]
     if not runs:
         return None
-    best = max(runs, key=lambda r: sum(c.isalpha() for c in r))
-    letters = [c for c in best if c.isalpha()]
-    if len(letters) >= 3 or (len(letters) == 2 and all(c.isupper() for c in letters)):
-        return " ".join(letters)
+    best = max(runs, key=lambda r: len(letters(r)))
+    chars = letters(best)
+    if len(chars) >= 3 or (len(chars) == 2 and chars.isupper()):
+        return " ".join(chars)
     return None
+
+
+def spelled_names(text: str) -> list[str]:
+    """Names said with their spelling after them ("Patricia, P A T R I C I A, Dunleavy,
+    D U N L E A V Y" -> ["Patricia", "Dunleavy"])."""
+    return [m.group(1) for m in re.finditer(rf"\b({_NAME}),?\s+((?:[A-Z][\s,.\-]+)+[A-Z])\b",
+                                            text)
+            if re.sub(r"[^A-Z]", "", m.group(2)) == m.group(1).upper()]
 
 
 def glued_spelling(text: str) -> bool:
