@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from voiceagent.clinic.nicknames import same_first_name
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import (
     DialogEvent,
@@ -883,9 +884,13 @@ class FrontDeskDialog:
         f = self.state.fields
         spelled = letter_run(text, f.get("first_name", ""), f.get("last_name", "")) \
             if "as in" not in text.lower() else None
+        others = [n for n in spelled_names(text) if n.lower() != f.get("last_name", "").lower()]
+        if spelled and any(n.upper() == spelled.replace(" ", "") for n in others):
+            spelled = None  # "the referring doctor is Dr. Paul Gunderson, G U N D E R S O N"
         for name in spelled_names(text):
             if f.get("last_name") and name.lower() != f["last_name"].lower() and \
-                    f.get("first_name") and name.lower() != f["first_name"].lower():
+                    f.get("first_name") and name.lower() != f["first_name"].lower() and \
+                    same_first_name(f["first_name"], name):
                 # "it's Patty Dunleavy" ... "Patricia, P A T R I C I A": the first name
                 f["first_name"] = name
                 f["full_name"] = f"{name} {f['last_name']}"

@@ -349,7 +349,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                 out["full_name"] = Value(name.readback, name.readback)
                 out["first_name"] = Value(name.value.first)
                 out["last_name"] = Value(name.value.last)
-                letters = (letter_run(text[m.end():]) or "").replace(" ", "")
+                letters = (letter_run(text[m.end():], name.value.first, name.value.last) or
+                           "").replace(" ", "")
                 if len(letters) >= 2 and letters.lower() == name.value.last.lower():
                     out["last_name_spelled"] = Value(name.value.last)  # "Priya Raman, R A M A N"
         except IntakeError:
