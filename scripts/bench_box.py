@@ -4,7 +4,8 @@ Kamailio, 1, 2, 4, 8, 12 spoken sipp calls at once on the embedded default model
 Per level: first content audio of each call (the store's wire latency of its first reply:
 end of the caller's speech to the reply's first audio sent), p50 and p95; the peak resident
 memory of every process of the box; and each process's share of the CPU time the box used
-(the model server's share is STT + LLM + TTS together; the workers' is SIP, media and VAD).
+(the model server's share is STT + LLM + TTS together; the workers' is SIP, media and VAD),
+and how busy each engine of the model server was (``/stats``: the time it had a request).
 Writes bench-report/box-sweep.json and .md. Run it in a network namespace of its own if
 other SIP tests run on this host (fixed loopback ports):
   unshare -n sh -c 'ip link set lo up; .venv/bin/python scripts/bench_box.py'
@@ -26,7 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil  # noqa: E402
 
-from tests.box.harness import caller_wav, spoken_calls, start_box, start_proxy  # noqa: E402
+from tests.box.harness import (  # noqa: E402
+    MODEL_PORT,
+    caller_wav,
+    spoken_calls,
+    start_box,
+    start_proxy,
+)
+from voiceagent.modelserver.client import ModelServerClient  # noqa: E402
+
+STAGES = ("stt", "llm", "tts")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -78,6 +88,9 @@ def run_level(workdir: Path, box, caller: Path, level: int, hold_ms: int) -> dic
         pids["kamailio"] = int((workdir / "kamailio" / "k.pid").read_text())
     except (OSError, ValueError):
         pass
+    models = ModelServerClient(f"http://127.0.0.1:{MODEL_PORT}")
+    stages_before = models.get_json("/stats")
+    started = time.monotonic()
     sampler = Sampler(pids)
     peers: list = []
     try:
@@ -89,6 +102,9 @@ def run_level(workdir: Path, box, caller: Path, level: int, hold_ms: int) -> dic
     calls = box.wait_calls(lambda cs: len([c for c in cs if c.id not in before
                                            and c.outcome]) >= level, 90, f"level {level}")
     peak_mb, cpu_s = sampler.finish()
+    wall_s = time.monotonic() - started
+    stages_after = models.get_json("/stats")
+    busy = {s: stages_after[s]["busy_s"] - stages_before[s]["busy_s"] for s in STAGES}
     first = [c.wire_latency_ms[0] for c in calls
              if c.id not in before and c.wire_latency_ms]
     total_cpu = sum(cpu_s.values()) or 1.0
@@ -101,17 +117,27 @@ def run_level(workdir: Path, box, caller: Path, level: int, hold_ms: int) -> dic
         "box_rss_mb": round(sum(peak_mb.values()), 1),
         "cpu_share": {k: round(v / total_cpu, 3) for k, v in cpu_s.items()},
         "cpu_s": {k: round(v, 1) for k, v in cpu_s.items()},
+        "stage_busy_s": {k: round(v, 1) for k, v in busy.items()},
+        "stage_busy_share": {k: round(v / wall_s, 3) for k, v in busy.items()},
+        "wall_s": round(wall_s, 1),
     }
+
+
+def shares(cpu: dict[str, float]) -> str:
+    workers = sum(v for k, v in cpu.items() if k.startswith("worker"))
+    return (f"{cpu.get('model-server', 0):.0%} / {workers:.0%} / "
+            f"{cpu.get('kamailio', 0):.0%}")
 
 
 def markdown(report: dict) -> str:
     rows = ["| calls at once | first content audio p50 | p95 | box RSS (peak) | "
-            "model server CPU share |", "|---|---|---|---|---|"]
+            "CPU share: model server / workers / kamailio | busy: STT / LLM / TTS |",
+            "|---|---|---|---|---|---|"]
     for level in report["levels"]:
         lat = level["first_content_audio_ms"]
         rows.append(f"| {level['calls']} | {lat['p50']:.0f} ms | {lat['p95']:.0f} ms | "
-                    f"{level['box_rss_mb']:.0f} MB | "
-                    f"{level['cpu_share'].get('model-server', 0):.0%} |")
+                    f"{level['box_rss_mb']:.0f} MB | {shares(level['cpu_share'])} | "
+                    + " / ".join(f"{level['stage_busy_share'][s]:.0%}" for s in STAGES) + " |")
     last = report["levels"][-1]
     rows += ["", "Peak RSS per process at the last level (MB): " + ", ".join(
         f"{k} {v:.0f}" for k, v in last["peak_rss_mb"].items()),
@@ -123,7 +149,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,2,4,8,12")
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--hold-ms", type=int, default=30000)
+    parser.add_argument("--hold-ms", type=int, default=25000)
     parser.add_argument("--out", type=Path, default=Path("bench-report"))
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]

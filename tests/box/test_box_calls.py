@@ -47,7 +47,7 @@ def test_twelve_simultaneous_spoken_calls_through_kamailio_are_all_answered_and_
 ) -> None:
     peers: list = []
     try:
-        run = spoken_calls(tmp_path, peers, caller_wav(tmp_path), 12, 45000, "sipp")
+        run = spoken_calls(tmp_path, peers, caller_wav(tmp_path), 12, 25000, "sipp")
         code = run.wait(150)
         assert code == 0, f"sipp exit {code}:\n{run.proc.output()[-3000:]}"
     finally:
@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_call_loses_only_its_calls_and_the_next_calls_go_els
     peers: list = []
     caller = caller_wav(tmp_path)
     try:
-        first = spoken_calls(tmp_path, peers, caller, 6, 30000, "first")
+        first = spoken_calls(tmp_path, peers, caller, 6, 25000, "first")
         box.wait_calls(lambda cs: len(cs) == 6, 60, "six calls answered")
         os.kill(box.worker_pid("worker1"), signal.SIGKILL)
         time.sleep(1.5)  # the dispatcher's probe finds it gone

@@ -120,6 +120,10 @@ def test_requests_of_several_calls_at_once_are_all_answered(server, tmp_path) ->
     assert all("appointment" in str(results[f"stt{n}"]).lower() for n in range(4))
     assert all(int(results[f"tts{n}"]) > 0 for n in range(4))  # type: ignore[call-overload]
     assert len({results[f"llm{n}"] for n in range(4)}) == 1
+    stats = client.get_json("/stats")
+    assert {name: stats[name]["requests"] for name in ("stt", "tts", "llm")} == {
+        "stt": 4, "tts": 4, "llm": 4}
+    assert all(stats[name]["busy_s"] > 0 for name in ("stt", "tts", "llm"))
 
 
 def test_bad_requests_get_a_clear_error_and_the_server_keeps_serving(server) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.modelserver.client import ModelServerClient, ModelServerUnavailable
 from voiceagent.modelserver.server import DEFAULT_PORT
+from voiceagent.sdnotify import Notifier
 
 RESTART_DELAY_S = 1.0
 READY_TIMEOUT_S = 300.0  # models loading on a busy 2-core box
@@ -64,8 +66,9 @@ class Child:
 
     def start(self) -> None:
         self.ready.clear()
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}  # systemd: ours
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, text=True, bufsize=1,
+                                     stdin=subprocess.DEVNULL, text=True, bufsize=1, env=env,
                                      preexec_fn=_die_with_parent)
         self.starts += 1
         self._reader = threading.Thread(target=self._pass_output, args=(self.proc,),
@@ -143,6 +146,8 @@ def run_box(config: PipelineConfig, args: argparse.Namespace) -> int:
             if not _wait_ready(child, stop):
                 return 1
         print(_banner(config, args, listing, model_server), flush=True)
+        notifier = Notifier()
+        notifier.ready(f"{args.workers} SIP workers answering")
         while not stop.wait(0.2):
             for child in children:
                 code = child.exited()
@@ -151,6 +156,7 @@ def run_box(config: PipelineConfig, args: argparse.Namespace) -> int:
                           flush=True)
                     time.sleep(RESTART_DELAY_S)
                     child.start()
+        notifier.stopping()
         print("[box] stopping: no new calls; live calls may finish", flush=True)
         return 0
     finally:

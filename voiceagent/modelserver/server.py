@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,6 +44,37 @@ DEFAULT_PORT = 8091
 class ServedModels:
     resources: PipelineResources
     info: ServerInfo
+
+
+class StageMeter:
+    """How long an engine has been busy: the union of the times its requests were in flight.
+    Each engine takes its requests in turn and never idles while one waits, so this is the
+    engine's working time (its share of the box's CPU, on a CPU box)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.busy_s = 0.0
+        self._active = 0
+        self._since = 0.0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.requests += 1
+            if self._active == 0:
+                self._since = time.monotonic()
+            self._active += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self.busy_s += time.monotonic() - self._since
+
+    def snapshot(self) -> dict[str, float]:
+        with self._lock:
+            running = time.monotonic() - self._since if self._active else 0.0
+            return {"requests": self.requests, "busy_s": round(self.busy_s + running, 3)}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -87,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         if self.path == "/health":
             self._json(200, self.server.models.info.to_json())
+        elif self.path == "/stats":
+            self._json(200, {name: meter.snapshot() for name, meter in self.server.meters.items()})
         else:
             self._json(404, {"error": f"no {self.path}", "kind": "NotFound"})
 
@@ -109,12 +143,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stt(self, body: dict[str, Any]) -> None:
         request = STTRequest.from_json(body)
-        transcript = self.server.models.resources.stt.transcribe(request.audio, request.prompt)
+        with self.server.meters["stt"]:
+            transcript = self.server.models.resources.stt.transcribe(request.audio,
+                                                                     request.prompt)
         self._json(200, transcript_to_json(transcript))
 
     def _tts(self, body: dict[str, Any]) -> None:
         request = TTSRequest.from_json(body)
-        audio = self.server.models.resources.tts.synthesize(request.text)
+        with self.server.meters["tts"]:
+            audio = self.server.models.resources.tts.synthesize(request.text)
         self._send(200, audio.astype("<i2").tobytes(), "audio/L16",
                    {"X-Sample-Rate": str(self.server.models.info.sample_rate)})
 
@@ -134,6 +171,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _llm_stream(self, body: dict[str, Any]) -> None:
         request = LLMRequest.from_json(body)
+        with self.server.meters["llm"]:
+            self._generate(request)
+
+    def _generate(self, request: LLMRequest) -> None:
         pieces = self._llm().stream(
             list(request.messages), json_schema=request.json_schema,
             max_tokens=request.max_tokens, temperature=request.temperature, stop=request.stop)
@@ -176,6 +217,7 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], models: ServedModels) -> None:
         super().__init__(address, _Handler)
         self.models = models
+        self.meters = {"stt": StageMeter(), "llm": StageMeter(), "tts": StageMeter()}
 
 
 class ModelServer:

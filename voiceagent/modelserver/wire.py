@@ -3,6 +3,7 @@
 | request | body | answer |
 |---|---|---|
 | ``GET /health`` | | :class:`ServerInfo` as JSON |
+| ``GET /stats`` | | per engine (``stt``, ``llm``, ``tts``): ``{"requests", "busy_s"}`` |
 | ``POST /stt`` | :class:`STTRequest` as JSON | a ``Transcript``'s fields as JSON |
 | ``POST /tts`` | :class:`TTSRequest` as JSON | int16 little-endian PCM at ``sample_rate`` |
 | ``POST /llm/stream`` | :class:`LLMRequest` as JSON | JSON lines, chunked (see below) |
