@@ -85,3 +85,29 @@ def test_a_worker_killed_mid_call_loses_only_its_calls_and_the_next_calls_go_els
     assert len(crashed) == 2, "the dead worker's two calls, closed by its successor"
     assert all(c.outcome in ENDED for c in calls if c not in crashed)
     assert "[box] worker1 exited with -9; starting it again" in box.output()
+
+
+def test_a_full_box_refuses_the_next_call_busy_everywhere_and_records_it(
+    tmp_path: Path
+) -> None:
+    require("kamailio", "sipp", "sox")
+    box = start_box(tmp_path / "small", WORKERS, box_calls=2)
+    kamailio = start_proxy(tmp_path, WORKERS)
+    peers: list = []
+    try:
+        caller = caller_wav(tmp_path)
+        held = spoken_calls(tmp_path, peers, caller, 2, 15000, "held")
+        box.wait_calls(lambda cs: len(cs) == 2, 60, "two calls answered")
+        refused = spoken_calls(tmp_path, peers, caller, 1, 1000, "refused", SIPP_PORT + 1)
+        assert refused.wait(60) != 0, "the third call was answered"
+        held.wait(90)
+        calls = box.wait_calls(lambda cs: len(cs) == 3 and all(c.outcome for c in cs), 60,
+                               "three calls closed")
+    finally:
+        for peer in peers:
+            peer.close()
+        kamailio.close()
+        box.stop()
+    # one record for the refused caller, however many workers the dispatcher asked
+    assert [c.outcome for c in calls].count("busy") == 1
+    assert all(c.outcome in ENDED for c in calls if c.outcome != "busy")
