@@ -271,6 +271,9 @@ def with_overrides(config: PipelineConfig, args: argparse.Namespace) -> Pipeline
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers < 0 or (args.box_calls is not None and args.box_calls < 1):
+        print("error: --workers and --box-calls take a number of at least 1", file=sys.stderr)
+        return 2
     config = with_overrides(load_pipeline(args.config), args)
     setup_logging(config.logging.level, config.logging.format)
     if args.workers:
