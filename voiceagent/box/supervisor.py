@@ -33,6 +33,7 @@ from voiceagent.modelserver.server import DEFAULT_PORT
 from voiceagent.sdnotify import Notifier
 
 RESTART_DELAY_S = 1.0
+MAX_FAILED_STARTS = 3  # a process that dies before it is up, this often in a row: give up
 READY_TIMEOUT_S = 300.0  # models loading on a busy 2-core box
 
 
@@ -62,6 +63,7 @@ class Child:
     proc: subprocess.Popen[str] | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     starts: int = 0
+    failed_starts: int = 0  # in a row: exits before it was up
     _reader: threading.Thread | None = None
 
     def start(self) -> None:
@@ -151,11 +153,17 @@ def run_box(config: PipelineConfig, args: argparse.Namespace) -> int:
         while not stop.wait(0.2):
             for child in children:
                 code = child.exited()
-                if code is not None:
-                    print(f"[box] {child.name} exited with {code}; starting it again",
+                if code is None:
+                    continue
+                child.failed_starts = 0 if child.ready.is_set() else child.failed_starts + 1
+                if child.failed_starts >= MAX_FAILED_STARTS:
+                    print(f"error: {child.name} died {child.failed_starts} times before it "
+                          "was up (its output is above); stopping the box", file=sys.stderr,
                           flush=True)
-                    time.sleep(RESTART_DELAY_S)
-                    child.start()
+                    return 1
+                print(f"[box] {child.name} exited with {code}; starting it again", flush=True)
+                time.sleep(RESTART_DELAY_S)
+                child.start()
         notifier.stopping()
         print("[box] stopping: no new calls; live calls may finish", flush=True)
         return 0
