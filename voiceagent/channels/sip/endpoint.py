@@ -115,6 +115,8 @@ class SipOptions:
     on_call_refused: Callable[[CallRecord], None] | None = None
     # False while the store cannot be written: new calls get 503 with Retry-After
     store_writable: Callable[[], bool] = lambda: True
+    # issue 16: one of several workers on a box; the box's admission decides busy (screen.py)
+    box_admits: Callable[[], bool] | None = None
     register_timeout_s: int = 300
     user_agent: str = "voiceagent"
     kept_records: int = 1000
@@ -204,7 +206,8 @@ class SipEndpoint:
             self.allowlist, self.limiter,
             Capacity(active_calls=lambda: len(self._sessions), pjsua_calls=self._pjsua_calls,
                      accepting=lambda: self._accepting,
-                     store_writable=self.options.store_writable),
+                     store_writable=self.options.store_writable,
+                     box_admits=self.options.box_admits),
             max_calls=self.sip.max_calls, call_slots=pjsua_call_limit(),
             overflow_target=self.sip.overflow_target, authenticator=self.authenticator,
             on_refused=self._refused,
