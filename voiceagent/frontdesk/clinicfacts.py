@@ -155,6 +155,10 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
     question = " ".join(_SPANISH_WORDS.get(w.lower().strip("¿?¡!.,"), w)
                         for w in question.split())
     norm = normalize(question)
+    if previous and re.search(r"\b(that|the same) day\b", norm) and _HOURS.search(norm):
+        on_day = _day_asked(clinic, previous, today)  # "what time do you close that day?"
+        if on_day is not None:
+            return on_day
     if previous and _FOLLOW_UP.match(norm) and len(norm.split()) <= 8:
         if _HOURS.search(normalize(previous)):
             on_day = _day_asked(clinic, question, today)
@@ -168,8 +172,10 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
         found = list(dict.fromkeys(a for a in answers if a))
         if len(found) >= 2:
             return " ".join(found)
-        if found and whole and found[0] != whole:
+        if found and whole and found[0] != whole and _payers_named(clinic, question):
             return f"{found[0]} {whole}"  # "Do I need a referral? I have Quartz."
+        if found:
+            return found[0]
     return whole
 
 

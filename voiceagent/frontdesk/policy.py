@@ -614,7 +614,9 @@ class FrontDeskDialog:
             said = self.state.fields.pop("guessed_from", "")
             self.state.pending = None
             shape = answer_shape(text, self.clinic, self._local_now().date())
-            if u.intents[:1] == [intents.GOODBYE] or (_done_words(text) and not u.yes):
+            if u.intents[:1] == [intents.GOODBYE] or (_done_words(text) and (
+                    not u.yes or re.search(r"\bthat'?s (all|everything|it)\b|\ball set\b|"
+                                           r"\bnothing else\b", text, re.I))):
                 # "great, I'll call back to book, thanks" / "thank you, dear"
                 yield from self._goodbye()
                 return

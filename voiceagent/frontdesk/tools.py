@@ -478,8 +478,8 @@ def choose_category(clinic: Any, text: str) -> str:
 _SPECIALTY_CUES: dict[str, tuple[str, ...]] = {
     "pelvic": ("pelvic", "incontinen", "leak", "bladder", "postpartum", "pregnan", "prolapse",
                "had a baby", "after the baby"),
-    "vestibular": ("vertigo", "dizz", "vestibular", "bppv", "room spin", "spinning",
-                   "inner ear", "balance"),
+    "vestibular": ("vertigo", "dizz", "vestibular", "b ?p ?p ?v", "room spin", "spinning",
+                   "inner ear", "balance", "crystals"),
 }
 
 

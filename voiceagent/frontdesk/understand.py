@@ -215,7 +215,7 @@ def is_question(text: str) -> bool:
         c = " ".join(words)
         if not c or _NOT_QUESTIONS.match(c):
             continue
-        if re.search(r"\b(i think|i guess|i believe|i suppose|right|maybe)\s*\?$", c + "?" if
+        if re.search(r"\b(i think|i guess|i believe|i suppose|maybe)\s*\?$", c + "?" if
                      sentence.rstrip().endswith("?") else c):
             continue  # "the other guy's insurance is paying, I think?": a statement
         asks = re.search(r"(^|, |\band |\bask )(how|what|when|where|which|who|do you|does|"
@@ -246,7 +246,8 @@ _CONDITION = re.compile(
     r"reconstruction|rehab|therapy|tendinitis|tendonitis|arthritis|bursitis|plantar|sciatica|"
     r"vertigo|dizzy|dizziness|balance|weak|weakness|numb|numbness|tingling|pinched|herniated|"
     r"bulging|disc|incontinence|leak|leaking|postpartum|pregnan\w*|concussion|stroke|"
-    r"fell|fall|accident|whiplash|frozen|impingement|carpal|tennis elbow|golfer)\b", re.I)
+    r"fell|fall|accident|whiplash|frozen|impingement|carpal|tennis elbow|golfer|b ?p ?p ?v|"
+    r"crystals|spins?|spinning)\b", re.I)
 _SURGERY = re.compile(r"\b(surgery|surgeries|replaced|replacement|repair(ed)?|reconstruction|"
                       r"operation|operated|scoped|arthroscop\w*|fusion|acl|rotator cuff)\b", re.I)
 _DOCTOR = re.compile(
