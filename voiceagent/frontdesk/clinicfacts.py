@@ -203,6 +203,12 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
             items = first.what_to_bring
             listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
             return f"For your first visit, please bring {listed}."
+    hours_asked = bool(_HOURS.search(norm)) and not words & {"park", "parking", "door",
+                                                              "entrance", "wear", "bring"}
+    if hours_asked:  # "are you open this Thursday and Friday?": those days, not the week
+        on_day = _day_asked(clinic, question, today)
+        if on_day is not None:
+            return on_day
     strong = _best_faq(clinic, asked, require=2, asked_order=_ordered(question))
     if strong is not None:  # two of its own question words: "cancellation policy"
         return strong.answer
@@ -227,11 +233,6 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
         faq = _best_faq(clinic, {"arrive", "early", "minute"}, require=1)
         if faq is not None:
             return faq.answer
-    hours_asked = bool(_HOURS.search(norm)) and not words & {"park", "parking"}
-    if hours_asked:
-        on_day = _day_asked(clinic, question, today)
-        if on_day is not None:
-            return on_day
     faq = _best_faq(clinic, asked, asked_order=_ordered(question))
     if faq is not None:
         return faq.answer

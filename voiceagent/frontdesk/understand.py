@@ -219,7 +219,8 @@ def is_question(text: str) -> bool:
                      sentence.rstrip().endswith("?") else c):
             continue  # "the other guy's insurance is paying, I think?": a statement
         asks = re.search(r"(^|, |\band |\bask )(how|what|when|where|which|who|do you|does|"
-                         r"is there|are you|can i|should i)\b", c)
+                         r"is there|are you|can i|should i|do i|will i|would i|am i)\b", c) or \
+            re.match(r"(quick question|one question|a question)\b", c)
         uptalk = sentence.rstrip().endswith("?") and ((len(words) <= 12 or
                                                        words[0] in _QUESTION_START) and not (
             re.match(r"(i'?d like|i would like|i want|i need|i'?m calling|i have|i had|my |"
