@@ -1033,6 +1033,9 @@ class FrontDeskDialog:
         if field == "message_body":
             return True
         # free text (reason, employer, when, which appointment): not a detail of another kind
+        if field in ("reason", "employer") and (u.yes or u.no or re.match(
+                r"(?i)(the )?(first|second|third|last|other) one\b", u.text.strip())):
+            return False  # "The first one's fine." names no employer
         if field in ("reason", "employer") and set(u.values) & {
                 "when", "payer_named", "phone", "dob", "email", "member_id"} and \
                 "reason" not in u.values:

@@ -220,7 +220,10 @@ def is_question(text: str) -> bool:
             continue  # "the other guy's insurance is paying, I think?": a statement
         asks = re.search(r"(^|, |\band |\bask )(how|what|when|where|which|who|do you|does|"
                          r"is there|are you|can i|should i|do i|will i|would i|am i)\b", c) or \
-            re.match(r"(quick question|one question|a question)\b", c)
+            re.match(r"(quick question|one question|a question)\b", c) or (
+                sentence.rstrip().endswith("?") and re.search(
+                    r"\b(how (much|long|many|often|early|soon)|what (is|are|time|do|does|"
+                    r"should)|where (is|are|do|does|should)|when (is|are|do|does|should))\b", c))
         uptalk = sentence.rstrip().endswith("?") and ((len(words) <= 12 or
                                                        words[0] in _QUESTION_START) and not (
             re.match(r"(i'?d like|i would like|i want|i need|i'?m calling|i have|i had|my |"
@@ -564,7 +567,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     if carrier and (out.get("coverage_kind") or known.get("coverage_kind")):
         out["carrier"] = Value(carrier.group(1).title())
     m = re.search(r"\b(?:i work (?:at|for)|my employer is|employer is|employed by|"
-                  r"work for)\s+([A-Za-z0-9'&\- ]{2,60}?)(?:[.,;]|$| and | but )", text, re.I)
+                  r"work for|my job (?:at|with)|i'?m employed at)\s+([A-Za-z0-9'&\- ]{2,60}?)"
+                  r"(?:[.,;]|$| and | but )", text, re.I)
     if m:
         out["employer"] = Value(m.group(1).strip())
 
