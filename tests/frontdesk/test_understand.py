@@ -40,7 +40,8 @@ def test_a_spelling_is_the_letters_not_the_commentary(said, letters):
 
 
 def test_the_first_name_spelled_too_is_not_the_last_names_spelling():
-    said = "K A T H E R I N E, and Schaefer is S C H A E, sorry, let me start over, S C H A E F E R."
+    said = ("K A T H E R I N E, and Schaefer is S C H A E, sorry, let me start over, "
+            "S C H A E F E R.")
     assert letter_run(said, "Katherine") == "S C H A E F E R"
     assert letter_run("G R A C I E L A, E S T R A D A.", "Graciela", "Estrada") == \
         "E S T R A D A"
