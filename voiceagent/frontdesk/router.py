@@ -197,6 +197,8 @@ def is_affirmative(text: str) -> bool:
     """A yes said as a yes: "yes", "yeah that's right", "sure, go ahead". Not an "okay"
     inside another sentence, not "yes, but ...", not a question, never also a no."""
     norm = normalize(text)
+    if re.fullmatch(r"\s*(yes|yeah|yep|yup|okay|ok|sure|correct|right)[.!?]*\s*", text, re.I):
+        return True  # "Yes?": a transcript's question mark on a bare yes (rising voice)
     if not norm or "?" in text or is_negative(text):
         return False
     words = norm.split()
