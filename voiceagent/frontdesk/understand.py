@@ -479,8 +479,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text) or (
         re.search(r"\b(?i:his|her|their) name(?: is|'s)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
                   r"{1,2})", text) if rel or known.get("subscriber_relationship") else None) or (
-        re.search(r"\b(?i:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?,?\s+"
-                  r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
+        re.search(r"\b(?i:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?[,.]?"
+                  r"\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?i:he'?s|she'?s|they'?re) on my (?i:insurance|plan)\b.*"
                   r"\b(?i:i'?m|my name is)\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
@@ -557,16 +557,29 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                                   "fender bender", "was in a crash", "hit by a car",
                                   "motor vehicle", "auto claim", "auto insurance", "pip claim")):
         out["coverage_kind"] = Value("auto")
-    m = re.search(rf"\badjuster(?:'s name)?(?: is| was|'s)?\s+({_NAME}(?:\s+{_NAME}){{0,2}})",
-                  text)
+    m = re.search(rf"\badjuster(?: lady| guy| woman| man)?(?:'s name)?(?: is| was|'s)?\s+"
+                  rf"({_NAME}(?:\s+{_NAME}){{0,2}})", text)
     if m and "number" not in m.group(1).lower():
         out["adjuster_name"] = Value(m.group(1))
+    m = re.search(r"\b(?:extension|ext\.?|x)\s+((?:(?:zero|oh|one|two|three|four|five|six|"
+                  r"seven|eight|nine|\d)[\s,\-]*){1,6})", text, re.I)
+    if m and re.search(r"\badjuster\b", text, re.I):
+        chars, _ = spoken_chars(m.group(1), "digits")
+        extension = "".join(c for c in chars if c.isdigit())
+        if extension:
+            out["adjuster_extension"] = Value(extension)
+    m = re.search(rf"\b(?:attorney|lawyer)(?:'s name)?(?: is| was|'s)\s+({_NAME}(?:\s+{_NAME})"
+                  rf"{{0,2}})", text)
+    if m:
+        out["attorney_name"] = Value(m.group(1))
+        if "phone" in out:  # "my attorney is X, at Y. Six oh eight ...": the attorney's number
+            out["attorney_phone"] = out.pop("phone")
     carrier = re.search(r"\b(progressive|state farm|geico|allstate|american family|usaa|"
                         r"liberty mutual|farmers|nationwide|travelers|erie|sentry|acuity|"
                         r"west bend|the hartford|amtrust|accident fund)\b", norm)
     if carrier and (out.get("coverage_kind") or known.get("coverage_kind")):
         out["carrier"] = Value(carrier.group(1).title())
-    m = re.search(r"\b(?:i work (?:at|for)|my employer is|employer is|employed by|"
+    m = re.search(r"\b(?:i work(?: \w+){0,2}? (?:at|for)|my employer is|employer is|employed by|"
                   r"work for|my job (?:at|with)|i'?m employed at)\s+([A-Za-z0-9'&\- ]{2,60}?)"
                   r"(?:[.,;]|$| and | but )", text, re.I)
     if m:
