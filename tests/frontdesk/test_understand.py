@@ -131,3 +131,15 @@ def test_a_caller_with_a_visit_who_wants_another_time_is_rescheduling():
     scores = router.scores("Hi, it's Patty, I have therapy tomorrow morning at eight and my "
                            "car's in the shop. Can I come later in the day?")
     assert max(scores, key=lambda k: scores[k]) == RESCHEDULE
+
+
+def test_claim_details_said_in_passing():
+    got = values("The adjuster lady is Monica Strand, her number's eight hundred, five five five, "
+                 "nine one nine one, extension two one four.")
+    assert (got["adjuster_name"], got["adjuster_extension"]) == ("Monica Strand", "214")
+    lawyer = values("Yeah, my attorney is Michael Feeney, at Feeney and Okoro. Six oh eight, five "
+                    "five five, zero one eight eight.")
+    assert lawyer["attorney_name"] == "Michael Feeney"
+    assert lawyer["attorney_phone"] == "+16085550188" and "phone" not in lawyer
+    assert values("I work housekeeping at the Lakeshore Suites hotel on John Nolen.")[
+        "employer"].startswith("the Lakeshore Suites")
