@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fast_models import FAST_LLM
 from voiceagent.clinic.db import open_store
 from voiceagent.clinic.models import Call
 
@@ -30,6 +31,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, Path]]
         f"data_dir: {tmp_path / 'data'}\n"
         f"clinic: {ROOT / 'configs' / 'clinic.yaml'}\n"
         f"sip: {{port: {SIP_PORT}, rtp_port: 25960}}\n"
+        f"models: {{llm: {{model: {FAST_LLM}}}}}\n"
         f"http: {{port: {HTTP_PORT}}}\n"
     )
     log = tmp_path / "serve.log"

@@ -5,6 +5,7 @@ positive. No timing thresholds: the figures depend on the machine."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fast_models import FAST_LLM
 from voiceagent.bench.samples import END_TO_END, PER_STAGE, WIRE
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
@@ -23,11 +25,18 @@ PERCENTILES = ("p50", "p90", "p95", "max")
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, str]:
     out = tmp_path_factory.mktemp("bench") / "out"
+    default = (ROOT / "configs" / "pipeline.yaml").read_text()
+    pipeline = out.parent / "pipeline.yaml"  # the shipped config, on the fast model
+    fast = re.sub(r"(?m)^(    model: )qwen\S+", rf"\g<1>{FAST_LLM}", default)
+    fast = re.sub(r"(?m)^clinic: configs/", f"clinic: {ROOT / 'configs'}/", fast)
+    pipeline.write_text(re.sub(r"(?m)^data_dir: data\b", f"data_dir: {out.parent / 'data'}",
+                               fast))
+    assert FAST_LLM in pipeline.read_text()
     args = [
         sys.executable,
         str(ROOT / "scripts" / "bench_latency.py"),
         "--config",
-        str(ROOT / "configs" / "pipeline.yaml"),
+        str(pipeline),
         "--bench-config",
         str(ROOT / "configs" / "bench.yaml"),
         "--utterances",
@@ -70,7 +79,7 @@ def test_results_name_the_hardware_versions_models_and_corpus(run: tuple[dict, P
     [combo] = doc["combos"]
     assert combo["models"] == {
         "stt": "whisper-tiny-en",
-        "llm": "smollm2-135m-instruct",
+        "llm": FAST_LLM,
         "tts": "piper-joe-medium",
     }
     clips = doc["corpus"]["clips"]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.fast_models import FAST_LLM
 from tests.sip.conftest import sipp
 from tests.sip.peers import Kamailio, Sipp, speak_wav
 from voiceagent.clinic.db import open_store
@@ -85,7 +86,7 @@ def start_box(workdir: Path, workers: int, box_calls: int | None = None) -> Box:
     config.write_text(
         f"data_dir: {workdir / 'data'}\n"
         f"clinic: {ROOT / 'configs' / 'clinic.yaml'}\n"
-        f"models: {{server: 'http://127.0.0.1:{MODEL_PORT}'}}\n"
+        f"models: {{server: 'http://127.0.0.1:{MODEL_PORT}', llm: {{model: {FAST_LLM}}}}}\n"
         f"sip: {{port: {PROXY_PORT}, rtp_port: 26200, shutdown_grace_s: 5}}\n"
         f"http: {{port: {HTTP_PORT}}}\n"
     )

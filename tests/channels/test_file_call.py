@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.fakes.espeak import say, say_in_chunks
+from tests.fast_models import FAST_LLM, FAST_LLM_MODELS
 from voiceagent.audio.wavfile import read_wav
 from voiceagent.channels.file import (
     CallScript,
@@ -34,13 +35,13 @@ RATE = 8000
 
 @pytest.fixture(scope="module")
 def resources():
-    res = load_resources(PipelineConfig())
+    res = load_resources(PipelineConfig.model_validate({"models": FAST_LLM_MODELS}))
     res.phrases.warm(SessionOptions().phrases(), RATE)
     return res
 
 
 def run(resources, dialog, segments, barge_in_ms=None, config=None, options=None):
-    config = config or PipelineConfig()
+    config = config or PipelineConfig.model_validate({"models": FAST_LLM_MODELS})
     log = MemoryCallLog()
     channel = FileChannel(rate=RATE)
     session = CallSession(resources, dialog, channel, log, config, options)
@@ -64,7 +65,8 @@ def test_call_command_writes_transcript_agent_speech_and_a_full_latency_trace(tm
         "--report", str(tmp_path / "report.json"), "--fast",
         "--config", str(tmp_path / "absent.yaml"), "--dialog", "minimal",
     )
-    (tmp_path / "absent.yaml").write_text("models:\n  llm:\n    max_reply_tokens: 32\n")
+    (tmp_path / "absent.yaml").write_text(f"models:\n  llm:\n    max_reply_tokens: 32\n"
+                                          f"    model: {FAST_LLM}\n")
     assert run_call(args) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     [turn] = report["turns"][-1:]
@@ -84,7 +86,8 @@ def test_call_answered_by_the_front_desk_lands_in_the_clinic_store(tmp_path):
     say("I would like to book an appointment for my knee", caller)
     config = tmp_path / "pipeline.yaml"
     clinic = Path(__file__).resolve().parents[2] / "configs" / "clinic.yaml"
-    config.write_text(f"data_dir: {tmp_path / 'data'}\nclinic: {clinic}\n")
+    config.write_text(f"data_dir: {tmp_path / 'data'}\nclinic: {clinic}\n"
+                      f"models: {{llm: {{model: {FAST_LLM}}}}}\n")
     report_path = tmp_path / "report.json"
     args = call_args("--wav", str(caller), "--out", str(tmp_path / "agent.wav"),
                      "--report", str(report_path), "--fast", "--config", str(config))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.fakes.espeak import say
+from tests.fast_models import FAST_LLM
 from voiceagent.config.pipeline import load_pipeline
 from voiceagent.llm.protocol import ChatMessage
 from voiceagent.modelserver.client import (
@@ -36,7 +37,8 @@ SCHEMA = {"type": "object", "properties": {"intent": {"type": "string",
 
 def pipeline(tmp_path: Path, server: str | None = None) -> Path:
     config = tmp_path / "pipeline.yaml"
-    models = f"models: {{server: '{server}'}}\n" if server else ""
+    models = f"models: {{server: '{server}', llm: {{model: {FAST_LLM}}}}}\n" if server else \
+        f"models: {{llm: {{model: {FAST_LLM}}}}}\n"
     config.write_text(f"data_dir: {tmp_path / 'data'}\n"
                       f"clinic: {ROOT / 'configs' / 'clinic.yaml'}\n" + models)
     return config

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from tests.fast_models import FAST_LLM_MODELS
 from tests.sip.peers import Sipp, read_pcm, speak_wav
 from voiceagent.channels.sip import CallControl, CallInfo, SipEndpoint, SipOptions
 from voiceagent.channels.sip.handler import CallRecord
@@ -101,7 +102,8 @@ def voice(tmp_path_factory: pytest.TempPathFactory) -> Voice:
 def sip_config(tmp_path: Path, **sip: Any) -> PipelineConfig:
     values: dict[str, Any] = {"port": AGENT_PORT, "allowlist": ["127.0.0.1/32"], "max_calls": 4}
     values.update(sip)
-    return PipelineConfig.model_validate({"data_dir": str(tmp_path / "data"), "sip": values})
+    return PipelineConfig.model_validate({"data_dir": str(tmp_path / "data"), "sip": values,
+                                          "models": FAST_LLM_MODELS})
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ class STTConfig(StrictModel):
 
 
 class LLMConfig(StrictModel):
-    model: str = Field("smollm2-135m-instruct", description="manifest id or path to a .gguf")
+    model: str = Field("qwen2.5-coder-1.5b-instruct", description="manifest id or path to a .gguf")
     n_ctx: int = Field(2048, ge=256)
     n_threads: int = Field(0, ge=0, description="0: all cores")
     n_gpu_layers: int = Field(0, ge=-1, description="-1: all layers on the GPU")
