@@ -37,7 +37,6 @@ from voiceagent.dialog.protocol import (
 )
 from voiceagent.frontdesk import prompts
 from voiceagent.frontdesk import router as intents
-from voiceagent.frontdesk import state as steps
 from voiceagent.frontdesk.answers import (
     INJURY_FIELDS,
     choose_offer,
@@ -49,7 +48,7 @@ from voiceagent.frontdesk.backend import FrontDeskBackend, IntakeRecord
 from voiceagent.frontdesk.redflags import RedFlagRule, Severity
 from voiceagent.frontdesk.router import IntentRouter
 from voiceagent.frontdesk.saystream import SayStream
-from voiceagent.frontdesk.state import ConversationState
+from voiceagent.frontdesk.state import ConversationState, Step
 from voiceagent.frontdesk.tools import ToolBox
 from voiceagent.frontdesk.understand import (
     Shape,
@@ -176,7 +175,7 @@ class FrontDeskDialog:
     def caller_left(self) -> None:
         """The caller hung up (or the chat was closed) before the conversation ended: what
         they told us is kept as a lead and a call-back message, so nobody is forgotten."""
-        if self.state.step == steps.ENDED:
+        if self.state.step == Step.ENDED:
             return
         self._release_hold()
         f = self.state.fields
@@ -209,7 +208,7 @@ class FrontDeskDialog:
         yield from self._say(f"{text} {prompts.HOW_CAN_I_HELP}", prompt=prompts.HOW_CAN_I_HELP)
 
     def expected_input(self) -> ExpectedInput:
-        if self.state.step == steps.ENDED:
+        if self.state.step == Step.ENDED:
             return ExpectedInput.FREE
         if self.capability == "capable":
             return prompts.expected_from_question(self.state.last_prompt)
@@ -236,7 +235,7 @@ class FrontDeskDialog:
                                  prompt=self.state.last_prompt)
 
     def _respond(self, turn: UserTurn) -> Iterator[DialogEvent]:
-        if self.state.step == steps.ENDED:
+        if self.state.step == Step.ENDED:
             yield EndCall(self.state.outcome or "completed")
             return
         text = (turn.text or "").strip()
@@ -258,7 +257,7 @@ class FrontDeskDialog:
             yield from self._social(u)
             return
         if _medical_advice(text):
-            if self.state.step == steps.INTENT and set(u.values) & {"referred", "surgery",
+            if self.state.step == Step.INTENT and set(u.values) & {"referred", "surgery",
                                                                     "referring_provider"}:
                 # "I was referred after surgery; my fingers go numb, is that normal?": no
                 # advice, and the evaluation they were sent for is booked
@@ -267,7 +266,7 @@ class FrontDeskDialog:
                                        "but your therapist will go over that at your "
                                        "evaluation.", keep_lead=True)
                 return
-            if self.state.step in (steps.INTENT, steps.WRAP_UP):
+            if self.state.step in (Step.INTENT, Step.WRAP_UP):
                 # a clinical question: no advice, a message for the clinical team instead
                 self.state.fields["message_category"] = self._clinical_category() or ""
                 yield from self._start(intents.MESSAGE, text, lead="I'm not able to give "
@@ -277,7 +276,7 @@ class FrontDeskDialog:
             yield from self._say(f"{prompts.NO_MEDICAL_ADVICE} {self.state.last_prompt}".strip(),
                                  prompt=self.state.last_prompt)
             return
-        if self.state.step == steps.CONFIRM:
+        if self.state.step == Step.CONFIRM:
             # "no, I'll rebook later; just cancel it please" asks for the action all the same
             self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
                 re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$|"
@@ -313,7 +312,7 @@ class FrontDeskDialog:
             setattr(self.state, f.name, copy.deepcopy(getattr(checkpoint, f.name)))
 
     def silence(self, count: int) -> Iterator[DialogEvent]:
-        if self.state.step == steps.ENDED:
+        if self.state.step == Step.ENDED:
             return
         if count >= self.hangup_after_silences:
             yield from self._end("I haven't heard anything, so I'll end the call now. Please "
@@ -354,7 +353,7 @@ class FrontDeskDialog:
         self._tool("end_call", {"reason": outcome or self.state.outcome or "completed"}, events)
         yield from events
         yield from self._say(text, prompt="")
-        self.state.step = steps.ENDED
+        self.state.step = Step.ENDED
         self.state.pending = None
         yield EndCall(self.state.outcome or outcome or "completed")
 
@@ -396,7 +395,7 @@ class FrontDeskDialog:
             if result.ok:
                 self.state.outcome = "emergency_escalation"
                 yield from self._say("I'm connecting you with our staff now.", prompt="")
-                self.state.step = steps.ENDED
+                self.state.step = Step.ENDED
                 yield Transfer(str(result.data["address"]), summary=f"Red flag: {flag.id}.")
                 return
         events = []
@@ -440,7 +439,7 @@ class FrontDeskDialog:
         if kind is Social.INJECTION:
             self.state.outcome = "security_refusal"
             self.backend.security_event("security_refusal", self.state.channel)
-            resume = self.state.last_prompt if self.state.step != steps.INTENT else \
+            resume = self.state.last_prompt if self.state.step != Step.INTENT else \
                 prompts.HOW_CAN_I_HELP
             yield from self._say("I can't do that. I'm the clinic's assistant: I can book, "
                                  "change or cancel your own appointments, answer questions "
@@ -456,7 +455,7 @@ class FrontDeskDialog:
                 "person's appointments or care, even with family. They're welcome to call us "
                 "themselves, or I can take a message and have the clinic follow up with them.",
                 prompt="Would you like to leave a message?")
-            self.state.step = steps.WRAP_UP
+            self.state.step = Step.WRAP_UP
             self.state.intent = None
             self.state.pending = "offer_message"
             return
@@ -469,21 +468,21 @@ class FrontDeskDialog:
     def _small_turn(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         """Small mode: every turn read by every extractor; the step decides what is next."""
         step = self.state.step
-        if step == steps.CONFIRM and self.state.caller_confirmed:
+        if step == Step.CONFIRM and self.state.caller_confirmed:
             yield from self._confirm(text, u)  # "no, I'll rebook later; just cancel it"
             return
-        if step in (steps.INTENT, steps.WRAP_UP):
+        if step in (Step.INTENT, Step.WRAP_UP):
             yield from self._identify(text, u)
             return
         side = self._side_request(u)
         if side is not None:
             yield from self._handle_side_request(side, text)
             return
-        if step == steps.COLLECT:
+        if step == Step.COLLECT:
             yield from self._collect(text, u)
-        elif step == steps.OFFER:
+        elif step == Step.OFFER:
             yield from self._pick_offer(text, u)
-        elif step == steps.CONFIRM:
+        elif step == Step.CONFIRM:
             yield from self._confirm(text, u)
 
     def _side_request(self, u: Understanding) -> str | None:
@@ -631,7 +630,7 @@ class FrontDeskDialog:
                 return
         wanted = [i for i in u.intents if i != intents.QUESTION]
         scores = u.scores
-        if self.state.step == steps.WRAP_UP and self.state.message_id is not None and \
+        if self.state.step == Step.WRAP_UP and self.state.message_id is not None and \
                 not u.question and len(text.split()) >= 4 and not _done_words(text) and \
                 (not wanted or wanted[0] == intents.MESSAGE):
             # "It was forty dollars, charged twice": more for the message just taken
@@ -646,14 +645,14 @@ class FrontDeskDialog:
                 scores.get(wanted[0], 0) < 3:
             wanted = []
         if not wanted and _sounds_like_booking(u) and not (
-                self.state.step == steps.WRAP_UP and set(u.values) & _BOOKING_SIGNS == set()):
+                self.state.step == Step.WRAP_UP and set(u.values) & _BOOKING_SIGNS == set()):
             if u.question:
                 # "my doctor wants me to do therapy; how long is the first visit?": answer,
                 # then offer, rather than start asking for a name
                 yield from self._offer_booking(u, text, answer)
                 return
             wanted = [intents.BOOK]
-        if self.state.step == steps.WRAP_UP and not wanted and not u.question and (
+        if self.state.step == Step.WRAP_UP and not wanted and not u.question and (
                 not u.yes or _done_words(text)) and not (set(u.values) & _BOOKING_SIGNS -
                                                           {"when"}):
             # "no, that's all", "okay, I'll call my surgeon now, thanks": the caller is done
@@ -663,7 +662,7 @@ class FrontDeskDialog:
             if answer:
                 yield from self._wrap(answer)
                 return
-            if self.state.step == steps.WRAP_UP and u.yes:
+            if self.state.step == Step.WRAP_UP and u.yes:
                 yield from self._say("Sure, what else can I help with?",
                                      prompt="What else can I help with?")
                 return
@@ -741,7 +740,7 @@ class FrontDeskDialog:
             yield from self._transfer(text)
             return
         self.state.intent = intent
-        self.state.step = steps.COLLECT
+        self.state.step = Step.COLLECT
         self.state.attempts = {}
         if intent == intents.MESSAGE and text and "topic" not in self.state.fields:
             self.state.fields["topic"] = text[:300]
@@ -768,7 +767,7 @@ class FrontDeskDialog:
         if result.ok:
             yield from self._wrap(str(result.data["answer"]))
             return
-        self.state.step = steps.WRAP_UP
+        self.state.step = Step.WRAP_UP
         self.state.fields["topic"] = text[:300]  # what the message will be about
         yield from self._say("I'm sorry, I don't have that information. I can take a message "
                              "and someone from the clinic will call you back. Would you like "
@@ -776,7 +775,7 @@ class FrontDeskDialog:
         self.state.pending = "offer_message"
 
     def _wrap(self, lead: str) -> Iterator[DialogEvent]:
-        self.state.step = steps.WRAP_UP
+        self.state.step = Step.WRAP_UP
         self.state.pending = None
         yield from self._say(f"{lead} {prompts.ANYTHING_ELSE}".strip(),
                              prompt=prompts.ANYTHING_ELSE)
@@ -789,7 +788,7 @@ class FrontDeskDialog:
             self._release_hold()
             yield from self._say(f"Of course. I'm transferring you to {result.data['name']} "
                                  "now.", prompt="")
-            self.state.step = steps.ENDED
+            self.state.step = Step.ENDED
             yield Transfer(str(result.data["address"]),
                            summary=self._transfer_summary())
             return
@@ -857,7 +856,7 @@ class FrontDeskDialog:
         intent = self.state.intent
         if intent == intents.BOOK and self.state.hold is not None:
             # a corrected detail: the held time still stands, read back again
-            self.state.step = steps.CONFIRM
+            self.state.step = Step.CONFIRM
             question = self._read_back()
             yield from self._say(f"{lead} {question}".strip(), prompt=question)
         elif intent == intents.BOOK:
@@ -1172,12 +1171,12 @@ class FrontDeskDialog:
             return
         if request.at and len(slots) >= 1 and datetime.fromisoformat(
                 slots[0]["start"]).time() == request.at and not result.data.get("nearby"):
-            self.state.step = steps.OFFER  # the exact time asked for is the one offer
+            self.state.step = Step.OFFER  # the exact time asked for is the one offer
             yield from self._hold(1, " ".join([lead, "That time is open."]).strip())
             return
         if notes:
             notes.append("Here are the nearest openings.")
-        self.state.step = steps.OFFER
+        self.state.step = Step.OFFER
         self.state.pending = None
         offer_text = prompts.say_offers(slots)
         yield from self._say(" ".join([lead, *notes, offer_text]).strip(), prompt=offer_text)
@@ -1247,7 +1246,7 @@ class FrontDeskDialog:
             return
         if u.no or "none" in text.lower() or "other" in text.lower():
             self.state.request = None
-            self.state.step = steps.COLLECT
+            self.state.step = Step.COLLECT
             yield from self._ask("when", "No problem.")
             return
         yield from self._say(f"Sorry, which one? {prompts.say_offers(offers)}",
@@ -1270,7 +1269,7 @@ class FrontDeskDialog:
                 self.state.request["at"] = None  # that exact time is gone: offer the nearest
             yield from self._search(f"I'm sorry, {result.reason.split(';')[0]}.")
             return
-        self.state.step = steps.CONFIRM
+        self.state.step = Step.CONFIRM
         self.state.pending = None
         question = self._read_back()
         yield from self._say(f"{lead} {question}".strip(), prompt=question)
@@ -1330,7 +1329,7 @@ class FrontDeskDialog:
                 return
             code = result.data.get("code")
             if code in ("slot_taken", "hold_expired", "no_room"):
-                self.state.step = steps.COLLECT
+                self.state.step = Step.COLLECT
                 yield from self._search("I'm sorry, that time was just taken.")
                 return
             yield from self._start(intents.MESSAGE, "", lead="I'm sorry, I couldn't complete "
@@ -1344,7 +1343,7 @@ class FrontDeskDialog:
                 request = None
             if request is not None and intent in (intents.BOOK, intents.RESCHEDULE):
                 store_request(self.state, request, text)
-                self.state.step = steps.COLLECT
+                self.state.step = Step.COLLECT
                 yield from self._search()
                 return
             yield from self._say(f"Sorry, was that a yes? {self.state.last_prompt}",
@@ -1363,7 +1362,7 @@ class FrontDeskDialog:
                 if field == "when":
                     self.state.request = None
                     self._release_hold()
-                self.state.step = steps.COLLECT
+                self.state.step = Step.COLLECT
                 yield from self._next("Let's fix that.")
                 return
         self.state.pending = "correction"
@@ -1441,7 +1440,7 @@ class FrontDeskDialog:
         target = next(a for a in appointments
                       if a["appointment_id"] == self.state.target_appointment_id)
         if intent == intents.CANCEL:
-            self.state.step = steps.CONFIRM
+            self.state.step = Step.CONFIRM
             said = next((m["content"] for m in reversed(self.state.history)
                          if m["role"] == "user"), "")
             if len(appointments) > 1 and _DO_IT.search(said):
@@ -1497,12 +1496,12 @@ class FrontDeskDialog:
 
     def _capable_turn(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         assert self.llm is not None
-        if self.state.step in (steps.INTENT, steps.WRAP_UP):
+        if self.state.step in (Step.INTENT, Step.WRAP_UP):
             route = self.router.route(text)
             if route.intent is not None and route.intent not in (
                     intents.QUESTION, intents.GOODBYE, intents.HUMAN):
                 self.state.intent = route.intent
-                self.state.step = steps.COLLECT
+                self.state.step = Step.COLLECT
         self._prefill(text)
         spoke = False
         for _round in range(4):
@@ -1528,11 +1527,11 @@ class FrontDeskDialog:
                 default=str)})
             if result.ok:
                 yield from self._after_capable_tool(tool, result)
-                if self.state.step == steps.ENDED:
+                if self.state.step == Step.ENDED:
                     return
         yield from self._say("Let me take a message so the staff can help you.",
                              prompt="")
-        self.state.step = steps.COLLECT
+        self.state.step = Step.COLLECT
         self.state.intent = intents.MESSAGE
 
     def _prefill(self, text: str) -> None:
@@ -1556,7 +1555,7 @@ class FrontDeskDialog:
                 f[key] = parse()
             except IntakeError:
                 pass
-        if self.state.step in (steps.COLLECT, steps.OFFER):
+        if self.state.step in (Step.COLLECT, Step.OFFER):
             try:
                 store_request(self.state, parse_appointment_request(text, self._local_now()).value,
                               text)
@@ -1566,20 +1565,20 @@ class FrontDeskDialog:
     def _after_capable_tool(self, tool: str, result: ToolResult) -> Iterator[DialogEvent]:
         """Advance the step from what a tool did (the LLM does not choose the step)."""
         if tool == "find_slots" and result.data.get("slots"):
-            self.state.step = steps.OFFER
+            self.state.step = Step.OFFER
         elif tool == "find_my_appointments" and self.state.intent == intents.CANCEL and \
                 result.data.get("appointments"):
-            self.state.step = steps.CONFIRM  # the next yes confirms the cancellation
+            self.state.step = Step.CONFIRM  # the next yes confirms the cancellation
         elif tool == "hold_slot":
-            self.state.step = steps.CONFIRM
+            self.state.step = Step.CONFIRM
         elif tool in ("book_appointment", "reschedule_appointment", "cancel_appointment",
                       "take_message", "answer_faq"):
-            self.state.step = steps.WRAP_UP
+            self.state.step = Step.WRAP_UP
         elif tool == "transfer_call":
-            self.state.step = steps.ENDED
+            self.state.step = Step.ENDED
             yield Transfer(str(result.data["address"]), summary=self._transfer_summary())
         elif tool == "end_call":
-            self.state.step = steps.ENDED
+            self.state.step = Step.ENDED
             yield EndCall(self.state.outcome or "completed")
 
     def _llm_action(
