@@ -466,10 +466,10 @@ def test_an_unexpected_error_is_an_apology_then_a_polite_end(backend, monkeypatc
     dialog = FrontDeskDialog(backend)
     list(dialog.greeting())
 
-    def boom(_text):
+    def boom(*_args):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(dialog, "_small_turn", boom)
+    monkeypatch.setattr(dialog.flows, "small_turn", boom)
     first = list(dialog.respond(UserTurn("hello")))
     assert said(first).startswith("I'm sorry, I had a problem on my side.")
     list(dialog.respond(UserTurn("hello")))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.frontdesk.conftest import add_patient
-from voiceagent.frontdesk import state as steps
-from voiceagent.frontdesk.state import ConversationState
+from voiceagent.frontdesk.state import ConversationState, Step
 from voiceagent.frontdesk.tools import SPECS, ToolBox
 
 pytestmark = pytest.mark.unit
 
 
-def box(backend, step=steps.COLLECT):
+def box(backend, step=Step.COLLECT):
     state = ConversationState(step=step)
     return ToolBox(backend, state), state
 
@@ -32,7 +31,7 @@ def test_bad_argument_is_refused_with_the_field_named(backend):
 
 
 def test_unknown_argument_is_refused(backend):
-    tools, _ = box(backend, steps.CONFIRM)
+    tools, _ = box(backend, Step.CONFIRM)
     result = tools.call("cancel_appointment", {"appointment_id": 1, "all": True})
     assert not result.ok and "all" in result.reason
 
@@ -43,13 +42,13 @@ def test_unknown_tool_is_refused(backend):
 
 
 def test_tool_outside_its_step_is_refused(backend):
-    tools, _ = box(backend, steps.INTENT)
+    tools, _ = box(backend, Step.INTENT)
     result = tools.call("book_appointment", {})
     assert not result.ok and "not available" in result.reason
 
 
 def test_reschedule_without_identity_asks_for_date_of_birth(backend):
-    tools, _ = box(backend, steps.CONFIRM)
+    tools, _ = box(backend, Step.CONFIRM)
     result = tools.call("reschedule_appointment", {"appointment_id": 1})
     assert not result.ok
     assert result.reason.startswith("date of birth needed before rescheduling")
@@ -61,7 +60,7 @@ def test_cancel_of_an_appointment_not_listed_for_the_caller_is_refused(backend):
     assert tools.call("verify_identity", {"first_name": "jane", "last_name": "SMITH",
                                           "date_of_birth": "1982-03-03",
                                           "phone": "555-123-4567"}).ok
-    state.step = steps.CONFIRM
+    state.step = Step.CONFIRM
     state.caller_confirmed = True
     result = tools.call("cancel_appointment", {"appointment_id": 999})
     assert not result.ok and "not one of the caller's" in result.reason
@@ -77,10 +76,10 @@ def test_verify_identity_with_a_wrong_date_of_birth_fails(backend):
 
 
 def test_book_without_a_confirmed_read_back_is_refused(backend):
-    tools, state = box(backend, steps.OFFER)
+    tools, state = box(backend, Step.OFFER)
     assert tools.call("find_slots", {"day": "2026-11-24"}).ok
     assert tools.call("hold_slot", {"option": 1}).ok
-    state.step = steps.CONFIRM
+    state.step = Step.CONFIRM
     state.fields.update(first_name="Jane", last_name="Smith", dob="1982-03-03",
                         phone="+15551234567")
     result = tools.call("book_appointment", {})
@@ -88,19 +87,19 @@ def test_book_without_a_confirmed_read_back_is_refused(backend):
 
 
 def test_hold_of_an_option_never_offered_is_refused(backend):
-    tools, _ = box(backend, steps.OFFER)
+    tools, _ = box(backend, Step.OFFER)
     result = tools.call("hold_slot", {"option": 2})
     assert not result.ok and "offered" in result.reason
 
 
 def test_find_slots_on_a_closed_day_reports_the_closure_and_nearby_times(backend):
-    tools, _ = box(backend, steps.OFFER)
+    tools, _ = box(backend, Step.OFFER)
     result = tools.call("find_slots", {"day": "2026-11-26"})
     assert result.ok and result.data["closed"] == "Thanksgiving" and result.data["slots"]
 
 
 def test_answer_faq_never_invents_an_answer(backend):
-    tools, _ = box(backend, steps.INTENT)
+    tools, _ = box(backend, Step.INTENT)
     assert tools.call("answer_faq", {"question": "Is there parking?"}).data["answer"] == (
         "Free parking is behind the building.")
     assert "Aetna" in tools.call("answer_faq", {"question": "Do you take Aetna?"}).data["answer"]
@@ -108,7 +107,7 @@ def test_answer_faq_never_invents_an_answer(backend):
 
 
 def test_a_store_failure_becomes_a_reason_not_a_crash(backend, store):
-    tools, _ = box(backend, steps.OFFER)
+    tools, _ = box(backend, Step.OFFER)
     store.engine.dispose()
     backend.store = type(store)(store.engine, None)  # sessions() now fails
     result = tools.call("find_slots", {})

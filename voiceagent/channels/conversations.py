@@ -14,7 +14,7 @@ from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.dialog.protocol import DialogEvent, EndCall, Transfer, UserTurn
 from voiceagent.frontdesk.runtime import FrontDesk
 from voiceagent.frontdesk.sessions import SessionStore
-from voiceagent.frontdesk.state import ENDED, ConversationState
+from voiceagent.frontdesk.state import ConversationState, Step
 from voiceagent.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class TextConversations:
         if loaded is None:
             raise UnknownConversation(session_id)
         state, version = loaded
-        if state.step == ENDED:
+        if state.step == Step.ENDED:
             raise ConversationEnded(session_id)
         dialog = self.frontdesk.dialog(channel=state.channel, call_id=session_id,
                                        call_log=self.call_log, state=state)
@@ -70,15 +70,15 @@ class TextConversations:
 
     def is_open(self, session_id: str) -> bool:
         loaded = self.sessions.load(session_id)
-        return loaded is not None and loaded[0].step != ENDED
+        return loaded is not None and loaded[0].step != Step.ENDED
 
     def close(self, session_id: str, outcome: str = "abandoned") -> None:
         """End a conversation the person left (so it is summarised and followed up)."""
         loaded = self.sessions.load(session_id)
-        if loaded is None or loaded[0].step == ENDED:
+        if loaded is None or loaded[0].step == Step.ENDED:
             return
         state, version = loaded
-        state.step = ENDED
+        state.step = Step.ENDED
         state.outcome = state.outcome or outcome
         self.sessions.save(state, version)
         self.call_log.close_call(session_id, state.outcome or outcome)
@@ -89,5 +89,5 @@ class TextConversations:
             self.call_log.close_call(state.session_id, state.outcome or "completed")
             log_event(log, "conversation.ended", call_id=state.session_id,
                       outcome=state.outcome)
-        return TextTurn(state.session_id, reply_text(events), events, state.step == ENDED,
+        return TextTurn(state.session_id, reply_text(events), events, state.step == Step.ENDED,
                         state.outcome, expected_input)

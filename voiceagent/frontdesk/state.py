@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any
 
-# Conversation steps. The step decides which tools exist and what the prompt asks.
-INTENT = "intent"  # finding out what the caller wants
-COLLECT = "collect"  # asking for the details the intent needs
-OFFER = "offer"  # offering open times
-CONFIRM = "confirm"  # reading back and waiting for a yes
-WRAP_UP = "wrap_up"  # done; anything else?
-ENDED = "ended"
-STEPS = (INTENT, COLLECT, OFFER, CONFIRM, WRAP_UP, ENDED)
+
+class Step(StrEnum):
+    """Where a conversation is. The step decides which tools exist and what the prompt asks.
+    The values are the strings saved states hold."""
+
+    INTENT = "intent"  # finding out what the caller wants
+    COLLECT = "collect"  # asking for the details the intent needs
+    OFFER = "offer"  # offering open times
+    CONFIRM = "confirm"  # reading back and waiting for a yes
+    WRAP_UP = "wrap_up"  # done; anything else?
+    ENDED = "ended"
 
 
 @dataclass
@@ -27,7 +31,7 @@ class ConversationState:
     session_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     channel: str = "chat"
     caller_id: str | None = None  # the phone number the call or text came from, if known
-    step: str = INTENT
+    step: Step = Step.INTENT
     intent: str | None = None
     pending: str | None = None  # the field the last prompt asked for
     fields: dict[str, str] = field(default_factory=dict)
@@ -53,4 +57,6 @@ class ConversationState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "step" in known:
+            known["step"] = Step(known["step"])
         return cls(**known)

@@ -27,10 +27,9 @@ from voiceagent.clinic.patients import normalise_phone
 from voiceagent.clinic.scheduling import Slot
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import ToolResult
-from voiceagent.frontdesk import state as steps
 from voiceagent.frontdesk.backend import FrontDeskBackend, IntakeRecord
 from voiceagent.frontdesk.clinicfacts import answer_all
-from voiceagent.frontdesk.state import ConversationState
+from voiceagent.frontdesk.state import ConversationState, Step
 from voiceagent.intake.dates import AppointmentRequest
 
 log = logging.getLogger(__name__)
@@ -143,14 +142,14 @@ SPECS: dict[str, ToolSpec] = {s.name: s for s in (
 # Which tools exist in which step. Identity checks are enforced inside the tools as well.
 ALWAYS = ("answer_faq", "take_message", "transfer_call", "end_call")
 STEP_TOOLS: dict[str, tuple[str, ...]] = {
-    steps.INTENT: ALWAYS,
-    steps.COLLECT: (*ALWAYS, "verify_identity", "record_intake", "find_slots",
+    Step.INTENT: ALWAYS,
+    Step.COLLECT: (*ALWAYS, "verify_identity", "record_intake", "find_slots",
                     "find_my_appointments"),
-    steps.OFFER: (*ALWAYS, "find_slots", "hold_slot", "find_my_appointments"),
-    steps.CONFIRM: (*ALWAYS, "book_appointment", "reschedule_appointment",
+    Step.OFFER: (*ALWAYS, "find_slots", "hold_slot", "find_my_appointments"),
+    Step.CONFIRM: (*ALWAYS, "book_appointment", "reschedule_appointment",
                     "cancel_appointment", "hold_slot", "find_slots"),
-    steps.WRAP_UP: ALWAYS,
-    steps.ENDED: (),
+    Step.WRAP_UP: ALWAYS,
+    Step.ENDED: (),
 }
 
 
@@ -443,12 +442,12 @@ class ToolBox:
 
 
 _STEP_WORDS = {
-    steps.INTENT: "finding out what the caller needs",
-    steps.COLLECT: "collecting the caller's details",
-    steps.OFFER: "offering times",
-    steps.CONFIRM: "confirming with the caller",
-    steps.WRAP_UP: "wrapping up",
-    steps.ENDED: "the call has ended",
+    Step.INTENT: "finding out what the caller needs",
+    Step.COLLECT: "collecting the caller's details",
+    Step.OFFER: "offering times",
+    Step.CONFIRM: "confirming with the caller",
+    Step.WRAP_UP: "wrapping up",
+    Step.ENDED: "the call has ended",
 }
 
 

@@ -28,7 +28,7 @@ from voiceagent.clinic.models import (
     LeadStage,
     Patient,
 )
-from voiceagent.frontdesk.state import ENDED, ConversationState
+from voiceagent.frontdesk.state import ConversationState, Step
 from voiceagent.logs import log_event
 from voiceagent.outreach.contacts import find_lead, known_patient_lead, phone_key, resolve_lead
 from voiceagent.outreach.jobs import NewJob, enqueue
@@ -256,7 +256,7 @@ def close_idle_conversations(session: Session, now: datetime, limit: int = 50) -
                                       ChatSession.updated_at < now - idle).limit(limit)).all()
         for call, chat in rows:
             state = ConversationState.from_dict(chat.state)
-            state.step = ENDED
+            state.step = Step.ENDED
             state.outcome = state.outcome or "idle"
             result = session.execute(
                 update(ChatSession).where(ChatSession.id == chat.id,
