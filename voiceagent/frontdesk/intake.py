@@ -25,7 +25,7 @@ from voiceagent.frontdesk.understand import (
     name_in,
     spelled_names,
 )
-from voiceagent.intake import IntakeError, parse_appointment_request
+from voiceagent.intake import IntakeError, parse_appointment_request, parse_phone
 from voiceagent.intake.identifiers import is_mbi
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,11 @@ class Intake(Flow):
             return
         try:
             self.backend.log_inquiry(IntakeRecord.from_fields(f), self.state.channel,
-                                     phone=f.get("phone") or self.state.caller_id)
+                                     phone=f.get("phone") or _dialable(self.state.caller_id))
             self.state.outcome = "lead_logged"
-        except Exception:
-            log.warning("inquiry_not_logged", extra={"call_id": self.conv.call_id})
+        except Exception as exc:  # the class only: the message may quote what was said
+            log.warning("inquiry_not_logged", extra={"call_id": self.conv.call_id,
+                                                     "error": type(exc).__name__})
 
     def apply(self, u: Understanding, pending_done: str | None = None) -> str:
         """Store what the caller volunteered; a correction replaces a value. Returns the
@@ -303,7 +304,7 @@ class Intake(Flow):
         """The caller is identifiable (a name and a phone): the inquiry is a lead now, so a
         call that drops still leaves it; noted again as more is learned."""
         f = self.state.fields
-        phone = f.get("phone") or self.state.caller_id
+        phone = f.get("phone") or _dialable(self.state.caller_id)
         if self.state.intent != intents.BOOK or not (f.get("first_name") and phone):
             return
         learned = sum(1 for v in f.values() if v)
@@ -373,3 +374,12 @@ def substantive(topic: str) -> bool:
     """Whether what the caller first said says what the message is about ("my bill came
     twice"), not only that they want one ("can I leave a message?")."""
     return len([w for w in intents.normalize(topic).split() if w not in _GENERIC]) >= 3
+
+
+def _dialable(caller_id: str | None) -> str | None:
+    """The caller ID as a number to call back, when it is one (not "anonymous", not a SIP
+    user name)."""
+    try:
+        return parse_phone(caller_id).value if caller_id else None
+    except IntakeError:
+        return None
