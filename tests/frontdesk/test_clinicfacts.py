@@ -54,3 +54,8 @@ def test_what_to_bring_comes_from_the_first_visits_type():
 ])
 def test_a_specialtys_own_evaluation_for_the_problems_it_treats(reason, kind):
     assert choose_appointment_type(CLINIC, new_patient=True, text=reason) == kind
+
+
+def test_a_misheard_follow_up_that_names_a_day_after_an_hours_question():
+    before = "Hi, are you open on Thanksgiving?"
+    assert "Friday, November 27" in ask("Welcome out from the Friday after.", previous=before)

@@ -159,12 +159,14 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
         on_day = _day_asked(clinic, previous, today)  # "what time do you close that day?"
         if on_day is not None:
             return on_day
-    if previous and _FOLLOW_UP.match(norm) and len(norm.split()) <= 8:
+    elliptical = _FOLLOW_UP.match(norm) or "?" not in question  # "... the Friday after."
+    if previous and elliptical and len(norm.split()) <= 8:
         if _HOURS.search(normalize(previous)):
             on_day = _day_asked(clinic, question, today)
             if on_day is not None:
                 return on_day
-        return answer_question(clinic, f"{question} {previous}", today)
+        if _FOLLOW_UP.match(norm):
+            return answer_question(clinic, f"{question} {previous}", today)
     whole = answer_question(clinic, question, today)
     clauses = [c for c in _CLAUSE_BREAK.split(question) if c and len(c.split()) >= 2]
     if len(clauses) >= 2:

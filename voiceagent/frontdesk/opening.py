@@ -110,6 +110,15 @@ class Opening(Flow):
                 yield from self._offer_booking(u, text, answer)
                 return
             wanted = [intents.BOOK]
+        if self.state.step == Step.WRAP_UP and not wanted and not u.question and \
+                "when" in u.values and not _done_words(text) and \
+                re.search(r"\b(open|close|closed|hours)\b", self.state.last_question, re.I):
+            # "... from the Friday after." (a transcript of "what about the Friday after?")
+            # right after asking about the hours: the hours on that day
+            answer = self.conv.answer_question(text)
+            if not answer.startswith("I don't have"):
+                yield from self.conv.wrap(answer)
+                return
         if self.state.step == Step.WRAP_UP and not wanted and not u.question and (
                 not u.yes or _done_words(text)) and not (set(u.values) & _BOOKING_SIGNS -
                                                           {"when"}):
