@@ -40,6 +40,10 @@ _REMOTE_PAST = re.compile(r"\b(last (year|spring|summer|fall|winter|month)|(year
 _NOW = re.compile(r"\b(today|now|tonight|this (morning|afternoon|evening)|yesterday|just|again|"
                   r"came back|started|suddenly|sudden)\b")
 _SENTENCE = re.compile(r"[.!?;]+|\bbut\b|\bhowever\b")
+# figures of speech, not symptoms: "I almost had a heart attack when they told me the price"
+_FIGURATIVE = re.compile(r"\b(almost|nearly|practically|about to|could have|could've|"
+                         r"gonna|going to) (had|have|having) a heart attack\b|"
+                         r"\b(gave|give|giving) me a heart attack\b")
 
 
 def normalize(text: str) -> str:
@@ -133,8 +137,8 @@ def detect(text: str, rules: Iterable[RedFlagRule], context: str = "") -> RedFla
     """The first rule (emergencies before urgent ones) that fires in any sentence. Each
     sentence is read with ``context`` (what the call said before: "after my surgery")."""
     extra = normalize(context).split() if context else []
-    sentences = [s.split() + extra for s in _SENTENCE.split(normalize_keep_stops(text))
-                 if s.strip()]
+    said = _FIGURATIVE.sub(" ", normalize_keep_stops(text))
+    sentences = [s.split() + extra for s in _SENTENCE.split(said) if s.strip()]
     ordered = sorted(rules, key=lambda r: r.severity != Severity.EMERGENCY)
     for rule in ordered:
         for words in sentences:

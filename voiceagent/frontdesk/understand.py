@@ -574,9 +574,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         out["attorney_name"] = Value(m.group(1))
         if "phone" in out:  # "my attorney is X, at Y. Six oh eight ...": the attorney's number
             out["attorney_phone"] = out.pop("phone")
-    carrier = re.search(r"\b(progressive|state farm|geico|allstate|american family|usaa|"
-                        r"liberty mutual|farmers|nationwide|travelers|erie|sentry|acuity|"
-                        r"west bend|the hartford|amtrust|accident fund)\b", norm)
+    carrier = _CARRIER.search(norm)
     if carrier and (out.get("coverage_kind") or known.get("coverage_kind")):
         out["carrier"] = Value(carrier.group(1).title())
     m = re.search(r"\b(?:i work(?: \w+){0,2}? (?:at|for)|my employer is|employer is|employed by|"
@@ -690,6 +688,9 @@ def plan_type(norm: str) -> str | None:
     return None
 
 
+_CARRIER = re.compile(r"\b(progressive|state farm|geico|allstate|american family|usaa|"
+                      r"liberty mutual|farmers|nationwide|travelers|erie|sentry|acuity|"
+                      r"west bend|the hartford|amtrust|accident fund)\b")
 _NOT_NAME_WORDS = {
     "pain", "knee", "back", "neck", "hip", "shoulder", "ankle", "foot", "appointment", "insurance",
     "medicare", "evaluation", "therapy", "yes", "no", "okay", "hello", "morning", "afternoon",
@@ -714,6 +715,8 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
         return False
     if len(first) < 2 or len(last) < 2:
         return False
+    if _CARRIER.search(f"{first} {last}".lower()):
+        return False  # "State Farm" is the other driver's insurer
     payer = match_payer(clinic, f"{first} {last}")
     if payer is None or payer.self_pay:
         return True
@@ -727,7 +730,7 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
 def name_in(text: str, clinic: ClinicConfig) -> str | None:
     """A first and last name inside a longer answer ("Oh sure, it's Walter, Walter Brennan,
     like the old actor"): the first two capitalised words in a row that read as a name."""
-    for m in re.finditer(rf"\b({_NAME})\s+({_NAME})\b", text):
+    for m in re.finditer(rf"(?=\b({_NAME})\s+({_NAME})\b)", text):  # "It's Mariah Betts"
         if _plausible_name(m.group(1), m.group(2), clinic) and m.group(1).lower() not in (
                 "i", "i'm", "it's", "oh", "hi", "hello", "well", "okay", "sure", "yes", "so"):
             return f"{m.group(1)} {m.group(2)}"
