@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from voiceagent.dialog.calllog import CallLog
+from voiceagent.dialog.keypad import keypad_text
 from voiceagent.dialog.protocol import (
     DialogEvent,
     EndCall,
@@ -236,7 +237,7 @@ class FrontDeskDialog:
             return
         text = (turn.text or "").strip()
         if turn.dtmf and not text:
-            text = " ".join(turn.dtmf)
+            text = keypad_text(turn.dtmf, self.expected_input())
         if turn.no_speech or not text or turn.confidence < MIN_CONFIDENCE:
             yield from self._say(f"{prompts.DID_NOT_CATCH} {self.state.last_prompt}".strip(),
                                  prompt=self.state.last_prompt)

@@ -77,6 +77,8 @@ from voiceagent.dialog.protocol import (
 from voiceagent.dialog.speculation import SpeculationDiscarded, SpeculativeDialog, gated
 from voiceagent.speech.clauses import split_clauses
 from voiceagent.speech.endpointing import Endpointer, TurnEvent
+from voiceagent.speech.events import DtmfDigit
+from voiceagent.speech.keypad import KeypadEntry, KeypadTurn
 from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
 from voiceagent.speech.playback import Clause, Player, Reply
 from voiceagent.speech.resources import PipelineResources
@@ -152,6 +154,7 @@ class SessionOptions:
     # cache must hold them; () disables. Short ones: the answer waits while one plays.
     fillers: tuple[str, ...] = ("Got it.", "Alright.")
     filler_after_ms: int = 150
+    keypad_timeout_ms: int = 3000  # keys for digits or a date end after this pause (or '#')
 
     def phrases(self) -> list[str]:
         """The fixed phrases to synthesize once at start-up."""
@@ -248,11 +251,12 @@ class CallSession:
         self._last_activity_ms = 0.0
         self._silences = 0
         self._closing = False
-        self._turn_index = 0
         self.idle_since_ms: float | None = None  # media time the agent last went quiet
         self._filler_due: tuple[Reply, float, bool] | None = None  # reply, due, postponed
         self._filler_index = 0
         self._agent_audio_ms = -1e9  # media time of the last agent frame sent
+        self._keypad = KeypadEntry(self.options.keypad_timeout_ms)
+        self._keyed_over: Reply | None = None  # the reply the caller's first key stopped
 
     # ----------------------------------------------------------------- channel API
 
@@ -328,12 +332,35 @@ class CallSession:
                 )
             self._check_barge_in()
             self._check_filler(start + self.frame_ms)
+            keyed = self._keypad.due(start + self.frame_ms)
+            if keyed is not None:
+                self._keypad_turn(keyed)
             self._check_timers(start + self.frame_ms)
-            if self.agent_idle() and self._turn is None:
+            if self.agent_idle() and self._turn is None and not self._keypad.active():
                 if self.idle_since_ms is None:
                     self.idle_since_ms = start + self.frame_ms
             else:
                 self.idle_since_ms = None
+
+    def key(self, key: DtmfDigit) -> None:
+        """A key the caller pressed (from the thread that feeds audio). Keys are caller
+        input like speech: the first one stops the agent talking, and a complete entry (see
+        :mod:`voiceagent.speech.keypad`) reaches the dialog as ``UserTurn.dtmf``."""
+        with self._lock:
+            if self.ended.is_set() or self._closing:
+                return
+            now = self.now_ms()
+            self._last_activity_ms = now
+            self._silences = 0
+            if self.player.active() and self._keyed_over is None:
+                reply = self.player.current
+                self.player.pause()
+                if reply is not None:
+                    reply.truncated = True  # frees the reply worker for the keyed turn
+                    self._keyed_over = reply
+            turn = self._keypad.press(key, now, self.endpointer.expected)
+            if turn is not None:
+                self._keypad_turn(turn)
 
     def hangup(self) -> None:
         """The caller hung up: stop everything and close the record."""
@@ -450,12 +477,35 @@ class CallSession:
         frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))
         reply.clauses.append(Clause(text=text, content=False, frames=frames, from_dialog=False))
 
+    def _keypad_turn(self, turn: KeypadTurn) -> None:
+        interrupted, self._keyed_over = self._keyed_over, None
+        self._submit(self._answer_keys, turn, interrupted)
+
+    def _answer_keys(self, turn: KeypadTurn, interrupted: Reply | None) -> None:
+        """A keyed entry: the dialog's reply to it, like a spoken turn without the STT."""
+        if interrupted is not None:
+            spoken = interrupted.spoken_text()
+            self.player.stop()
+            interrupted.cancelled = True
+            self.dialog.interrupted(spoken)
+        self.stats.turns += 1
+        self.call_log.add_turn(self.call_id, "caller", f"[keys] {turn.keys}")
+        reply = Reply()
+        reply.released.set()
+        self.player.play(reply)
+        user = UserTurn(text="", dtmf=turn.keys)
+        if not self._speak_events(reply, lambda: self.dialog.respond(user), False):
+            return
+        self._wait_first_audio(reply)
+        self.call_log.add_turn(self.call_id, "agent", reply.full_text())
+
     def _check_timers(self, now: float) -> None:
         if now >= self.ep_cfg.max_call_s * 1000 and not self._closing:
             self._closing = True
             self._say_and_end(self.options.goodbye_max_length, "max_call_length")
             return
-        idle = self._turn is None and self._candidate is None and self.agent_idle()
+        idle = (self._turn is None and self._candidate is None and not self._keypad.active()
+                and self.agent_idle())
         if not idle:
             if self._pending_jobs or self.player.active():
                 self._last_activity_ms = now
@@ -485,7 +535,6 @@ class CallSession:
 
     def _end_turn(self, turn: _Turn, speech_end_ms: float) -> None:
         self.stats.turns += 1
-        self._turn_index += 1
         if turn.reply is not None and turn.clock is not None:
             turn.clock.mark("endpoint")
             turn.trace.speculative = True
@@ -701,6 +750,8 @@ class CallSession:
                     return True
             if not self._wait_release(reply):
                 return False
+            # what the dialog waits for next (how long a pause ends a turn, how keys group)
+            self.endpointer.expected = self.dialog.expected_input()
             return not reply.cancelled
         finally:
             if ack_timer is not None:
@@ -778,8 +829,7 @@ class CallSession:
             self.call_id, "agent", reply.full_text(), latency=turn.trace.as_dict()
         )
         self.turn_traces.append(turn.trace)
-        turn.trace.log(self.call_id, self._turn_index)
-        self.endpointer.expected = self.dialog.expected_input()
+        turn.trace.log(self.call_id, self.stats.turns)
 
     def _wait_first_audio(self, reply: Reply, limit_s: float = 10.0) -> None:
         # the trace's last fields are stamped by the media thread as the audio goes out

@@ -41,6 +41,7 @@ from voiceagent.channels.sip.handler import (
     HandlerFactory,
     TransferOutcome,
 )
+from voiceagent.channels.sip.leg_events import LegDisconnected, LegEvent, LegMedia, ReferStatus
 from voiceagent.channels.sip.media_port import FrameExchange, PortPool
 from voiceagent.channels.sip.pjthreads import set_library_alive
 from voiceagent.channels.sip.pump import CallPump, TransferEvent, split_frames
@@ -61,6 +62,7 @@ from voiceagent.channels.sip.transfer import (
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.logs import log_event
+from voiceagent.speech.events import DtmfDigit
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +222,7 @@ class SipEndpoint:
         # so a port freed right after stopTransmit can still be called (a crash)
         self._released: list[tuple[float, object]] = []
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._leg_events: queue.SimpleQueue[tuple[Leg, str, object]] = queue.SimpleQueue()
+        self._leg_events: queue.SimpleQueue[tuple[Leg, LegEvent]] = queue.SimpleQueue()
         self._accepting = True
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
@@ -512,16 +514,17 @@ class SipEndpoint:
     def _drain(self) -> None:
         while True:
             try:
-                leg, kind, value = self._leg_events.get_nowait()
+                leg, event = self._leg_events.get_nowait()
             except queue.Empty:
                 break
             try:
-                self._on_leg_event(leg, kind, value)
+                self._on_leg_event(leg, event)
             except Exception as exc:
                 # one call's event failing (pjsua refuses to connect the media of a call
                 # the caller already hung up: PJ_EINVAL) must not stop the SIP thread for
                 # every other call; the call's own disconnect event cleans it up
-                log_event(log, "sip.leg_event_failed", logging.WARNING, leg_event=kind,
+                log_event(log, "sip.leg_event_failed", logging.WARNING,
+                          leg_event=type(event).__name__,
                           error=type(exc).__name__)
         while True:
             try:
@@ -541,9 +544,9 @@ class SipEndpoint:
         due = time.monotonic() + RELEASE_DELAY_S
         self._released.extend((due, o) for o in objects if o is not None)
 
-    def _queue_leg_event(self, leg: Leg, kind: str, value: object) -> None:
+    def _queue_leg_event(self, leg: Leg, event: LegEvent) -> None:
         # may run on the media thread (DTMF): defer everything to the SIP thread
-        self._leg_events.put((leg, kind, value))
+        self._leg_events.put((leg, event))
 
     # ------------------------------------------------------------ incoming calls
     def _incoming(self, account: _Account, pj_call_id: int, src: str, message: str) -> None:
@@ -616,33 +619,38 @@ class SipEndpoint:
         return hangup
 
     # ------------------------------------------------------------ leg events
-    def _on_leg_event(self, leg: Leg, kind: str, value: object) -> None:
+    def _on_leg_event(self, leg: Leg, event: LegEvent) -> None:
         session = self._session_of(leg)
         if session is None:
             staff_of = self._staff_session_of(leg)
             if staff_of is not None:
-                self._on_staff_event(staff_of, leg, kind, value)
-            elif kind == "disconnected":
+                self._on_staff_event(staff_of, leg, event)
+            elif isinstance(event, LegDisconnected):
                 self._forget_leg(leg)
             return
-        if kind == "media" and not session.media_connected:
+        if isinstance(event, LegMedia) and not session.media_connected:
             session.connect_media(session.info.recording_path)
             if session.pump is not None:
                 session.pump.start()
-        elif kind == "dtmf":
-            digit = str(value)
-            session.on_dtmf(digit)
-            log_event(log, "sip.dtmf", call_id=session.info.call_id)
-            if digit == self.options.front_desk_digit:
+        elif isinstance(event, DtmfDigit):
+            session.on_dtmf(event)
+            log_event(log, "sip.dtmf", call_id=session.info.call_id, method=event.method.value)
+            if event.digit == self.options.front_desk_digit and not self._dialog_takes_keys(
+                    session):
                 if self.targets.resolve(self.options.front_desk_target):  # one at a time
                     self._start_transfer(session, self.options.front_desk_target, b"", False)
-        elif kind == "xfer_status":
-            assert isinstance(value, tuple)
-            status, final = value
-            self._on_refer_status(session, int(status), bool(final))
-        elif kind == "disconnected":
+        elif isinstance(event, ReferStatus):
+            self._on_refer_status(session, event.status, event.final)
+        elif isinstance(event, LegDisconnected):
             self._end_session(session, "caller_hung_up" if session.hangup_requested is None
                               else session.hangup_requested)
+
+    @staticmethod
+    def _dialog_takes_keys(session: CallerSession) -> bool:
+        """A handler whose dialog reads the keypad decides what 0 means itself (in a member
+        ID it is a digit, not the front desk)."""
+        handler = session.pump.handler if session.pump is not None else None
+        return bool(getattr(handler, "keys_reach_dialog", False))
 
     def _session_of(self, leg: Leg) -> CallerSession | None:
         for session in self._sessions.values():
@@ -788,10 +796,10 @@ class SipEndpoint:
             session.pump.unmute()
             session.pump.post(TransferEvent(outcome))
 
-    def _on_staff_event(self, session: CallerSession, leg: Leg, kind: str, value: object) -> None:
+    def _on_staff_event(self, session: CallerSession, leg: Leg, event: LegEvent) -> None:
         state = session.transfer
         assert state is not None
-        if kind == "media" and state.phase is Phase.RINGING and leg.audio is not None:
+        if isinstance(event, LegMedia) and state.phase is Phase.RINGING and leg.audio is not None:
             state.phase = Phase.SUMMARY
             state.staff_exchange = FrameExchange(session.info.frame_bytes)
             state.staff_port = self.ports.take(state.staff_exchange,
@@ -803,10 +811,10 @@ class SipEndpoint:
             session.pump.feed(state.staff_exchange, state.summary_pcm + tail)
             state.summary_started = True
             session.note("sip.transfer_staff_answered")
-        elif kind == "disconnected":
+        elif isinstance(event, LegDisconnected):
             self._forget_leg(leg)
             if state.phase in (Phase.RINGING, Phase.SUMMARY):
-                self._transfer_failed(session, outcome_for_status(int(value)))  # type: ignore[call-overload]
+                self._transfer_failed(session, outcome_for_status(event.status))
             elif state.phase is Phase.BRIDGED:
                 state.phase = Phase.DONE
                 self._hangup(session, "transferred")
