@@ -388,6 +388,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
     options = SessionOptions()
     name = getattr(args, "dialog", "minimal")
     write_through: CallLog | None = None
+    stop_store_monitor: Callable[[], None] | None = None
     dialog: Dialog
     try:
         if dialog_factory is None and name == "frontdesk":
@@ -402,7 +403,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
                     fixed = fixed.replace(tzinfo=agent.frontdesk.clinic.tz)
                 agent.frontdesk.clock = lambda: fixed  # type: ignore[assignment,return-value]
             resources, dialog = agent.resources, agent.frontdesk.dialog(channel="phone")
-            write_through = agent.call_log
+            write_through, stop_store_monitor = agent.call_log, agent.store_health.stop
         else:
             resources = load_resources(config)
             dialog = (dialog_factory or DIALOGS[name])(config, resources)
@@ -417,13 +418,24 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
             file=sys.stderr,
         )
         return 2
-    call_log = MemoryCallLog(write_through=write_through)
-    recording = getattr(args, "recording", None)
-    channel = FileChannel(rate=rate, recording_path=str(recording.resolve()) if recording else None)
-    session = CallSession(resources, dialog, channel, call_log, config, options)
     script = CallScript(
         segments=segments, gap_ms=args.gap_ms, barge_in_ms=args.barge_in_ms, codec=args.codec
     )
+    try:
+        return _play_and_report(args, config, rate, resources, dialog, options, script,
+                                MemoryCallLog(write_through=write_through))
+    finally:  # the LLM's thread and the store monitor end with the command
+        resources.close()
+        if stop_store_monitor is not None:
+            stop_store_monitor()
+
+
+def _play_and_report(args: argparse.Namespace, config: PipelineConfig, rate: int,
+                     resources: PipelineResources, dialog: Dialog, options: SessionOptions,
+                     script: CallScript, call_log: MemoryCallLog) -> int:
+    recording = getattr(args, "recording", None)
+    channel = FileChannel(rate=rate, recording_path=str(recording.resolve()) if recording else None)
+    session = CallSession(resources, dialog, channel, call_log, config, options)
     result = play_call(session, channel, script, fast=args.fast)
     write_wav(args.out, result.agent_audio, rate)
     if recording is not None:
