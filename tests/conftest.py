@@ -2,14 +2,16 @@
 
 Every test must end with the threads it started (a session's workers, an acknowledgement
 timer, an executor, a SIP or pump thread) finished: its teardown fails otherwise. A fixture
-wider than one test (a module's server, a session's store) may keep the threads it started
-until its own teardown, and must have ended them by the next test's end. The only threads
-allowed to outlive everything are listed in ``process_wide`` below.
+wider than one test (a module's server, a session's store) may keep the threads it started,
+and the threads those start (a server's request workers), until its own teardown, and must
+have ended them by the next test's end. The only threads allowed to outlive everything are
+listed in ``process_wide`` below.
 """
 
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +24,26 @@ _before = pytest.StashKey[set[threading.Thread]]()
 # threads started by a fixture wider than one test: allowed until that fixture is finalized
 _scoped: dict[threading.Thread, str] = {}
 _released: set[threading.Thread] = set()  # their fixture is finalized: they must end now
+# who started each thread, so a thread started by a fixture's thread belongs to that fixture
+_parents: weakref.WeakKeyDictionary[threading.Thread, threading.Thread] = (
+    weakref.WeakKeyDictionary())
+_start = threading.Thread.start
+
+
+def _start_and_note_parent(self: threading.Thread) -> None:
+    _parents[self] = threading.current_thread()
+    _start(self)
+
+
+threading.Thread.start = _start_and_note_parent  # type: ignore[method-assign]
+
+
+def _owner(thread: threading.Thread) -> threading.Thread:
+    """The thread's oldest ancestor among the fixtures' threads (or itself)."""
+    seen = 0
+    while thread not in _scoped and thread in _parents and seen < 50:
+        thread, seen = _parents[thread], seen + 1
+    return thread
 
 
 def process_wide(thread: threading.Thread) -> bool:
@@ -67,7 +89,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
     deadline = time.monotonic() + LEAK_GRACE_S
     while True:
         leaked = [t for t in threading.enumerate()
-                  if t.is_alive() and (t not in before or t in _released) and t not in _scoped
+                  if t.is_alive() and (t not in before or _owner(t) in _released)
+                  and _owner(t) not in _scoped
                   and t is not threading.current_thread() and not process_wide(t)]
         if not leaked or time.monotonic() >= deadline:
             break

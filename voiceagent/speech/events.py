@@ -1,4 +1,4 @@
-"""The vocabulary of a call: who the call is, and the typed events its parts pass on.
+"""Typed events of a call that every channel and the speech path share.
 
 Every channel and every part of the speech path speaks these types: the SIP leg reports a
 key as a :class:`DtmfDigit` whether it came as RFC 2833 telephone-events or as SIP INFO,
@@ -11,15 +11,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 KEYS = frozenset("0123456789*#ABCD")  # A-D: the fourth column of a DTMF pad
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """Who and where the call is; made before the dialog, so everything can carry its id."""
-
-    call_id: str
-    caller_id: str | None
-    channel: str  # 'sip', 'local', 'file', 'bench'
 
 
 class DtmfMethod(Enum):

@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 # sndAutoCloseTime below); a port freed 0.5 s after its call once crashed that thread on a
 # loaded box. Upstream fixed related races after our wheel (pjproject PRs 4200, 5057).
 RELEASE_DELAY_S = 2.0
+# The call's handler keeps endpointing.max_call_s (the speech session says goodbye then, see
+# speech/limits.py); a call still up this much later (a handler that keeps no limit, a wedged
+# one) is hung up here, so no call outlives its limit by more than this.
+CALL_LIMIT_BACKSTOP_S = 15.0
 # the SIP thread runs the cyclic collector (see _run): young generations every 0.5 s, all
 # generations every FULL_GC_EVERY rounds (60 s), as automatic collection would
 FULL_GC_EVERY = 120
@@ -530,11 +534,11 @@ class SipEndpoint:
     # ------------------------------------------------------------ housekeeping, shutdown
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        max_call_s = self.config.endpointing.max_call_s
+        backstop_s = self.config.endpointing.max_call_s + CALL_LIMIT_BACKSTOP_S
         for session in list(self._sessions.values()):
             if session.ended:
                 continue
-            if now - session.answered_at > max_call_s and session.hangup_requested is None:
+            if now - session.answered_at > backstop_s and session.hangup_requested is None:
                 session.note("sip.max_duration_reached", level=logging.WARNING)
                 session.record.outcome = "max_duration"
                 self._hangup(session, "max_duration")
