@@ -27,6 +27,7 @@ from collections.abc import Callable
 import pjsua2 as pj
 
 from voiceagent.channels.sip.call import CallerSession, Leg
+from voiceagent.channels.sip.control import SipCallControl
 from voiceagent.channels.sip.gate import RequestGate
 from voiceagent.channels.sip.handler import (
     CallInfo,
@@ -73,37 +74,6 @@ CALL_LIMIT_BACKSTOP_S = 15.0
 # the SIP thread runs the cyclic collector (see _run): young generations every 0.5 s, all
 # generations every FULL_GC_EVERY rounds (60 s), as automatic collection would
 FULL_GC_EVERY = 120
-
-
-class _Control:
-    """The CallControl a handler gets: every request becomes a command on the SIP thread."""
-
-    def __init__(self, endpoint: SipEndpoint, session: CallerSession) -> None:
-        self._endpoint = endpoint
-        # weak: a handler kept by its owner after the call must not keep the pjsua2 Call
-        # alive past libDestroy (its destructor would then abort the process)
-        self._session = weakref.ref(session)
-
-    def _run(self, action: Callable[[CallerSession], None]) -> None:
-        def command() -> None:
-            session = self._session()
-            if session is not None and not session.ended:
-                action(session)
-
-        self._endpoint._post(command)
-
-    def transfer(self, target: str, summary_pcm: bytes = b"", warm: bool = True) -> None:
-        self._run(lambda s: self._endpoint.transfers.start(s, target, summary_pcm, warm))
-
-    def hangup(self, reason: str = "completed") -> None:
-        session = self._session()
-        if session is not None and session.pump is not None:
-            session.pump.hangup_when_drained(reason)
-        else:
-            self._run(lambda s: self._endpoint._hangup(s, reason))
-
-    def send_dtmf(self, digits: str) -> None:
-        self._run(lambda s: self._endpoint._send_dtmf(s, digits))
 
 
 class _Account(pj.Account):
@@ -392,7 +362,9 @@ class SipEndpoint:
         session = CallerSession(leg, key, call_info, record, self.ports)
         self._sessions[key] = session
         try:
-            handler = self.factory(call_info, _Control(self, session))
+            control = SipCallControl(session, self._post, self.transfers.start, self._hangup,
+                                     self._send_dtmf)
+            handler = self.factory(call_info, control)
             prelude = b""
             if self.sip.record_calls and self.options.render_speech is not None:
                 prelude = self.options.render_speech(self.options.recording_notice,
