@@ -57,8 +57,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import cast
 
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
@@ -70,7 +68,7 @@ from voiceagent.dialog.protocol import (
     Transfer,
     UserTurn,
 )
-from voiceagent.dialog.speculation import SpeculationDiscarded, SpeculativeDialog, gated
+from voiceagent.dialog.speculation import SpeculativeDialog
 from voiceagent.speech.backchannel import is_backchannel
 from voiceagent.speech.bargein import BargeInCandidate, Verdict
 from voiceagent.speech.channel_io import ChannelIO
@@ -79,28 +77,17 @@ from voiceagent.speech.events import DtmfDigit
 from voiceagent.speech.fillers import Fillers
 from voiceagent.speech.generation import ReplySettings, ReplyWriter
 from voiceagent.speech.keypad import KeypadEntry, KeypadTurn
-from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
+from voiceagent.speech.latency import TurnLatency
 from voiceagent.speech.limits import CallLimits, LimitAction
 from voiceagent.speech.playback import Player, Reply
 from voiceagent.speech.resources import PipelineResources
 from voiceagent.speech.session_options import SessionOptions, SessionStats
 from voiceagent.speech.stt import Transcript
 from voiceagent.speech.transcriber import StreamingTranscriber
+from voiceagent.speech.turn import CallerTurn, respond
 from voiceagent.speech.workers import Workers
 
 log = logging.getLogger("voiceagent.session")
-
-@dataclass
-class _Turn:
-    transcriber: StreamingTranscriber
-    start_ms: float
-    barge_in: bool = False
-    interrupted: Reply | None = None
-    reply: Reply | None = None
-    trace: TurnLatency = field(default_factory=TurnLatency)
-    clock: TraceClock | None = None
-    speech_end_ms: float = 0.0
-
 
 class CallSession:
     """One call: caller frames in, agent frames out, dialog in between (see module doc)."""
@@ -150,7 +137,7 @@ class CallSession:
         self._preroll: collections.deque[bytes] = collections.deque(
             maxlen=max(1, self.options.pre_roll_ms // self.frame_ms)
         )
-        self._turn: _Turn | None = None
+        self._turn: CallerTurn | None = None
         self._candidate: BargeInCandidate | None = None
         self.limits = CallLimits(config.endpointing)
         self._closing = False
@@ -318,11 +305,11 @@ class CallSession:
             self.limits.activity(at_ms)
             self._end_turn(turn, speech_end_ms)
 
-    def _open_turn(self, frames: list[bytes], at_ms: float, barge_in: bool = False) -> _Turn:
+    def _open_turn(self, frames: list[bytes], at_ms: float, barge_in: bool = False) -> CallerTurn:
         transcriber = StreamingTranscriber(self.res.stt, self.rate, self.workers.stt)
         for frame in frames:
             transcriber.add(frame)
-        self._turn = _Turn(transcriber=transcriber, start_ms=at_ms, barge_in=barge_in)
+        self._turn = CallerTurn(transcriber=transcriber, start_ms=at_ms, barge_in=barge_in)
         self.limits.caller_answered(at_ms)
         return self._turn
 
@@ -389,15 +376,15 @@ class CallSession:
             self.workers.submit(self.writer.speak, reply, lambda: self.dialog.silence(count),
                                 False)
 
-    def _speculate(self, turn: _Turn, speech_end_ms: float) -> None:
+    def _speculate(self, turn: CallerTurn, speech_end_ms: float) -> None:
         turn.transcriber.decode_to_pause()
         self.stats.speculations += 1
         if turn.barge_in or not isinstance(self.dialog, SpeculativeDialog):
             return  # only the STT pass is speculated
-        reply = self._new_turn_reply(turn, speech_end_ms, speculative=True)
+        reply = turn.new_reply(speech_end_ms, True, self.now_ms)
         self.workers.submit(self._answer, turn, reply)
 
-    def _end_turn(self, turn: _Turn, speech_end_ms: float) -> None:
+    def _end_turn(self, turn: CallerTurn, speech_end_ms: float) -> None:
         self.stats.turns += 1
         if turn.reply is not None and turn.clock is not None:
             turn.clock.mark("endpoint")
@@ -407,7 +394,7 @@ class CallSession:
             turn.reply.released.set()
             self.fillers.schedule(turn.reply, self.now_ms())
             return
-        reply = self._new_turn_reply(turn, speech_end_ms, speculative=False)
+        reply = turn.new_reply(speech_end_ms, False, self.now_ms)
         assert turn.clock is not None
         turn.clock.mark("endpoint")
         if not turn.barge_in:
@@ -415,23 +402,6 @@ class CallSession:
             reply.released.set()
             self.fillers.schedule(reply, self.now_ms())
         self.workers.submit(self._answer, turn, reply)
-
-    def _new_turn_reply(self, turn: _Turn, speech_end_ms: float, speculative: bool) -> Reply:
-        turn.speech_end_ms = speech_end_ms
-        turn.trace = TurnLatency(barge_in=turn.barge_in)
-        turn.clock = TraceClock(turn.trace, speech_end_ms, self.now_ms)
-        reply = Reply(speculative=speculative)
-        clock = turn.clock
-
-        def on_audio(content: bool) -> None:
-            if content:
-                clock.mark_together("first_audio_out", "first_content_audio_out")
-            else:
-                clock.mark("first_audio_out")
-
-        reply.on_audio_out = on_audio
-        turn.reply = reply
-        return reply
 
     def _say_and_end(self, text: str, outcome: str) -> None:
         self.player.stop()
@@ -451,7 +421,7 @@ class CallSession:
         log.exception("event=session_error call_id=%s", self.call_id)
         self.writer.apologize()
 
-    def _answer(self, turn: _Turn, reply: Reply) -> None:
+    def _answer(self, turn: CallerTurn, reply: Reply) -> None:
         """Final transcript, then the dialog's reply, synthesized clause by clause."""
         clock = turn.clock
         assert clock is not None
@@ -473,31 +443,11 @@ class CallSession:
             confidence=transcript.confidence,
             no_speech=transcript.no_speech,
         )
-        checkpoint = (
-            self.dialog.checkpoint() if isinstance(self.dialog, SpeculativeDialog) else None
-        )
-
-        def confirmed() -> None:  # the dialog's effects wait here for the endpoint
-            if not self.writer.wait_release(reply):
-                raise SpeculationDiscarded
-
-        set_current_trace(clock)
-        try:
-            with gated(confirmed):
-                completed = self.writer.speak(
-                    reply, lambda: self.dialog.respond(user), False, clock
-                )
-        except SpeculationDiscarded:
-            completed = False
-        finally:
-            set_current_trace(None)
-        if not completed:
-            if checkpoint is not None and reply.discarded:
-                cast(SpeculativeDialog, self.dialog).restore(checkpoint)
+        if not respond(self.dialog, self.writer, reply, user, clock):
             return
         self._log_turn(turn, reply)
 
-    def _decide_barge_in(self, turn: _Turn, transcript: Transcript) -> None:
+    def _decide_barge_in(self, turn: CallerTurn, transcript: Transcript) -> None:
         old = turn.interrupted
         if transcript.no_speech or is_backchannel(transcript.text):
             # a cough or "mm-hm": the caller is listening, carry on with the reply
@@ -532,7 +482,7 @@ class CallSession:
     def _count_acknowledgement(self) -> None:
         self.stats.acknowledgements += 1
 
-    def _log_turn(self, turn: _Turn, reply: Reply) -> None:
+    def _log_turn(self, turn: CallerTurn, reply: Reply) -> None:
         self.writer.wait_first_audio(reply)
         self.call_log.add_turn(
             self.call_id, "agent", reply.full_text(), latency=turn.trace.as_dict()
