@@ -81,6 +81,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("voiceagent.serve",
               "answer SIP calls and serve the HTTP API (what `make run` starts)"),
+    "model-server": ("voiceagent.modelserver.server",
+                     "serve Whisper, the LLM and Piper to the SIP workers of this box"),
     "call": ("voiceagent.channels.file",
              "run one offline call: caller WAV(s) in, agent WAV and JSON report out"),
     "talk": ("voiceagent.channels.local", "talk to the agent with a microphone and speaker"),

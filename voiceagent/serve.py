@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DatabaseError
 
 from voiceagent import __version__
+from voiceagent.box.admission import BoxAdmission
 from voiceagent.clinic.calllog import StoreCallLog
 from voiceagent.clinic.config import ClinicConfig
 from voiceagent.clinic.journal import Journal
@@ -42,6 +43,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sip", action="store_true", help="serve the HTTP API only")
     parser.add_argument("--sip-port", type=int, help="override sip.port")
     parser.add_argument("--http-port", type=int, help="override http.port")
+    parser.add_argument("--workers", type=int, default=0, metavar="N",
+                        help="run N SIP workers (up to sip.max_calls calls each) behind "
+                        "Kamailio's dispatcher, sharing one model server and the store; "
+                        "see sip/kamailio/ (default: one process, its own models)")
+    workers = parser.add_argument_group("one worker of `serve --workers` (set by it)")
+    workers.add_argument("--model-server", help="override models.server")
+    workers.add_argument("--rtp-port", type=int, help="override sip.rtp_port")
+    workers.add_argument("--no-http", action="store_true", help="no HTTP API, no follow-up")
+    workers.add_argument("--box-calls", type=int, metavar="N",
+                         help="admit a call only while the box's workers hold fewer than N")
 
 
 @dataclass
@@ -143,7 +154,7 @@ def _start_http(agent: Agent, outreach: Any = None) -> Any:
     return server
 
 
-def _start_sip(agent: Agent) -> Any:
+def _start_sip(agent: Agent, box: BoxAdmission | None = None) -> Any:
     import numpy as np
 
     from voiceagent.channels.sip import SipEndpoint, SipOptions
@@ -158,6 +169,8 @@ def _start_sip(agent: Agent) -> Any:
     def remember(handler: SpeechCallHandler) -> None:
         with lock:
             handlers[handler.info.call_id] = handler
+        if box is not None:
+            box.call_started()
         state = getattr(getattr(handler.session, "dialog", None), "state", None)
         agent.live.call_started(handler.info.call_id, handler.caller_id,
                                 lambda: getattr(state, "step", None))
@@ -165,6 +178,8 @@ def _start_sip(agent: Agent) -> Any:
     def call_ended(record: CallRecord) -> None:
         with lock:
             handler = handlers.pop(record.call_id, None)
+        if box is not None and handler is not None:
+            box.call_ended()
         agent.live.call_ended(record.call_id)
         if handler is None or not handler.session.call_id:
             return
@@ -194,6 +209,7 @@ def _start_sip(agent: Agent) -> Any:
         on_call_ended=call_ended,
         on_call_refused=call_refused,
         store_writable=agent.store_health.usable,
+        box_admits=box.admits if box is not None else None,
     )
     factory = speech_handler_factory(
         agent.resources, lambda: agent.frontdesk.dialog(channel="phone"), agent.call_log,
@@ -209,7 +225,7 @@ def _start_sip(agent: Agent) -> Any:
     return endpoint
 
 
-def banner(config: PipelineConfig, sip: bool) -> str:
+def banner(config: PipelineConfig, sip: bool, http: bool = True) -> str:
     store = ("PostgreSQL (DATABASE_URL)" if config.database.url is not None
              else f"SQLite {config.data_dir / 'voiceagent.db'}")
     sip_uri = f"sip:agent@{config.sip.bind}:{config.sip.port}"
@@ -217,8 +233,9 @@ def banner(config: PipelineConfig, sip: bool) -> str:
     if sip:
         lines.append(f"  SIP    udp {config.sip.bind}:{config.sip.port} "
                      f"(mode {config.sip.mode}, up to {config.sip.max_calls} calls)")
+    if http:
+        lines.append(f"  HTTP   http://{config.http.host}:{config.http.port}   (API docs: /docs)")
     lines += [
-        f"  HTTP   http://{config.http.host}:{config.http.port}   (API docs: /docs)",
         f"  store  {store}",
         *([f"  chat   http://{config.http.host}:{config.http.port}/webchat/demo   "
            "(the website chat)"] if config.webchat.enabled and config.webchat.demo_page else []),
@@ -241,16 +258,30 @@ def banner(config: PipelineConfig, sip: bool) -> str:
     return "\n".join(lines)
 
 
+def with_overrides(config: PipelineConfig, args: argparse.Namespace) -> PipelineConfig:
+    """The config with the command line's overrides (ports, a worker's model server)."""
+    sip = {"port": args.sip_port or config.sip.port,
+           "rtp_port": args.rtp_port or config.sip.rtp_port}
+    models = {"server": args.model_server or config.models.server}
+    return config.model_copy(update={
+        "sip": config.sip.model_copy(update=sip),
+        "http": config.http.model_copy(update={"port": args.http_port or config.http.port}),
+        "models": config.models.model_copy(update=models),
+    })
+
+
 def run(args: argparse.Namespace) -> int:
-    config = load_pipeline(args.config)
-    if args.sip_port or args.http_port:
-        config = config.model_copy(update={
-            "sip": config.sip.model_copy(update={"port": args.sip_port or config.sip.port}),
-            "http": config.http.model_copy(update={"port": args.http_port or config.http.port}),
-        })
+    if args.workers < 0 or (args.box_calls is not None and args.box_calls < 1):
+        print("error: --workers and --box-calls take a number of at least 1", file=sys.stderr)
+        return 2
+    config = with_overrides(load_pipeline(args.config), args)
     setup_logging(config.logging.level, config.logging.format)
+    if args.workers:
+        from voiceagent.box.supervisor import run_box
+
+        return run_box(config, args)
     try:
-        preflight(config)
+        preflight(config, http=not args.no_http)
         agent = load_agent(config, progress=lambda line: print(f"[serve] {line}", flush=True))
     except StartupError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -262,21 +293,27 @@ def run(args: argparse.Namespace) -> int:
     from voiceagent.outreach.routes import build_outreach
     from voiceagent.outreach.settings import MissingCredential
 
-    try:
-        outreach = build_outreach(config, agent.frontdesk)
-    except MissingCredential as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        agent.frontdesk.store.dispose()
-        return 1
-    outreach.service.start()
+    outreach = None
+    if not args.no_http:
+        try:
+            outreach = build_outreach(config, agent.frontdesk)
+        except MissingCredential as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            agent.frontdesk.store.dispose()
+            return 1
+        outreach.service.start()
     endpoint = None
     server = None
+    box = None
     notifier = Notifier()
     try:
-        server = _start_http(agent, outreach)
+        if outreach is not None:
+            server = _start_http(agent, outreach)
         if not args.no_sip:
-            endpoint = _start_sip(agent)
-        print(banner(config, sip=endpoint is not None), flush=True)
+            if args.box_calls:
+                box = BoxAdmission(config.data_dir / "box", args.box_calls)
+            endpoint = _start_sip(agent, box)
+        print(banner(config, sip=endpoint is not None, http=server is not None), flush=True)
         notifier.ready("answering calls" if endpoint is not None else "serving the API")
         sip = endpoint
         notifier.start_watchdog(lambda: sip is None or sip.responsive())
@@ -294,6 +331,9 @@ def run(args: argparse.Namespace) -> int:
         agent.store_health.stop()
         if agent.call_log.live is not None:
             agent.call_log.live.release()
-        outreach.service.stop()
+        if box is not None:
+            box.close()
+        if outreach is not None:
+            outreach.service.stop()
         agent.frontdesk.store.dispose()
     return 0

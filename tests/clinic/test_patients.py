@@ -242,3 +242,17 @@ def test_referral_npi_check_digit_is_enforced(store: Store) -> None:
         actor=actor(),
     )
     assert rid > 0
+
+
+def test_the_name_a_caller_goes_by_matches_the_name_on_file(store: Store) -> None:
+    walter = maria(store, first_name="Walter", last_name="Brzezinski")
+    patricia = maria(store, first_name="Patricia", last_name="Dunleavy", phone="608-555-0134",
+                     dob=date(1961, 8, 12))
+    walt = verify_identity(store, name="Walt Brzezinski", dob=DOB, phone="608-555-0199",
+                           actor=actor())
+    patty = verify_identity(store, name="Patty Dunleavy", dob=date(1961, 8, 12),
+                            phone="608-555-0134", actor=actor())
+    assert (walt.patient_id, patty.patient_id) == (walter, patricia)
+    stranger = verify_identity(store, name="Robert Brzezinski", dob=DOB, phone="608-555-0199",
+                               actor=actor())
+    assert not stranger.verified  # another first name is another person

@@ -101,3 +101,33 @@ def test_no_day_or_time_asks_which_day():
 def test_hour_with_a_part_of_day_is_a_time():
     result = parse_appointment_request("two in the afternoon on Wednesday", NOW)
     assert (result.value.day, result.value.at) == (date(2026, 11, 25), time(14, 0))
+
+
+@pytest.mark.parametrize(("spoken", "born"), [
+    ("January sixth, nineteen fifty one. Oh, no, wait, that's my wife's. Mine's October "
+     "fourteenth, forty nine.", date(1949, 10, 14)),
+    ("June third, nineteen ninety. Sorry, I gave you the wrong year. It's nineteen ninety one. "
+     "June third, ninety one.", date(1991, 6, 3)),
+    ("Three, three, seventy six.", date(1976, 3, 3)),
+])
+def test_a_corrected_date_of_birth_is_the_correction(spoken, born):
+    assert parse_date_of_birth(spoken, TODAY).value == born
+
+
+def test_a_day_ruled_out_is_not_the_day_asked_for():
+    said = ("Actually Tuesday's no good, I've got a job site all day. Can we do Wednesday "
+            "instead? Same kind of time, late morning.")
+    request = parse_appointment_request(said, NOW).value
+    assert request.day == date(2026, 11, 25) and request.earliest == time(10, 0)
+
+
+@pytest.mark.parametrize("spoken", ["so like ten o'clock-ish", "around ten", "ten or so"])
+def test_an_approximate_time_is_a_window_from_then(spoken):
+    request = parse_appointment_request(spoken, NOW).value
+    assert request.at is None and request.earliest == time(10, 0)
+
+
+def test_a_greeting_is_no_time_and_as_early_as_you_can_is_the_earliest():
+    with pytest.raises(IntakeError):
+        parse_appointment_request("Hello, good morning.", NOW)
+    assert parse_appointment_request("Friday then, as early as you can.", NOW).value.asap

@@ -46,3 +46,20 @@ def test_no_digits_asks_to_say_it_digit_by_digit():
 def test_too_many_digits_is_refused():
     with pytest.raises(IntakeError):
         parse_phone("5 5 5 1 2 3 4 5 6 7 8 9")
+
+
+@pytest.mark.parametrize(("spoken", "number"), [
+    ("Six oh eight... five five five... four nine, uh, no, sorry, three nine two zero.",
+     "+16085553920"),
+    ("Six oh eight, five five five, zero seven... sorry, she's fussing. Zero seven seven six.",
+     "+16085550776"),
+    ("Six oh eight, five five five, four four two zero... oh, no, wait, that's the house phone. "
+     "Six oh eight, five five five, zero one nine three.", "+16085550193"),
+])
+def test_a_number_said_with_a_restart_keeps_what_followed_it(spoken, number):
+    assert parse_phone(spoken).value == number
+
+
+def test_too_many_digits_without_a_restart_is_still_an_error():
+    with pytest.raises(IntakeError):
+        parse_phone("six oh eight five five five one two three four five six")

@@ -36,6 +36,7 @@ from voiceagent.clinic.models import (
     SubscriberRelationship,
     utcnow,
 )
+from voiceagent.clinic.nicknames import same_first_name
 
 MAX_FAILED_VERIFICATIONS = 3
 NAME_MATCH_THRESHOLD = 88  # rapidfuzz token_sort_ratio; tolerates one STT slip in a name
@@ -276,9 +277,15 @@ def verify_identity(
             query = query.where(Patient.phone_key == (phone_key or "-"))
         if "email" in wanted:
             query = query.where(func.lower(Patient.email) == email_key)
+        said = spoken.split()
         for row in session.scalars(query.order_by(Patient.id)):
             full = f"{name_part(row.first_name)} {name_part(row.last_name)}"
-            if fuzz.token_sort_ratio(spoken, full) >= NAME_MATCH_THRESHOLD:
+            if fuzz.token_sort_ratio(spoken, full) >= NAME_MATCH_THRESHOLD or (
+                len(said) >= 2
+                and same_first_name(said[0], name_part(row.first_name))
+                and fuzz.ratio(" ".join(said[1:]), name_part(row.last_name))
+                >= NAME_MATCH_THRESHOLD
+            ):  # "Walt Brzezinski" is Walter, when the birth date and phone agree
                 found = row
                 break
         if found is None:

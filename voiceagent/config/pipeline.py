@@ -58,6 +58,23 @@ class ModelsConfig(StrictModel):
     stt: STTConfig = STTConfig()
     llm: LLMConfig = LLMConfig()
     tts: TTSConfig = TTSConfig()
+    server: str | None = Field(
+        None, description="http://127.0.0.1:PORT of the box's model server "
+        "(`voiceagent model-server`): STT, LLM and TTS loaded once for every SIP worker; "
+        "unset: this process loads its own models"
+    )
+
+    @field_validator("server")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme != "http" or not parts.hostname or parts.port is None:
+            raise ValueError(f"{value!r} is not http://HOST:PORT (e.g. http://127.0.0.1:8091)")
+        return value.rstrip("/")
 
 
 class VADConfig(StrictModel):

@@ -8,7 +8,7 @@ acknowledgement returned carries the read-back ("I have March 3, 1982.").
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from voiceagent.clinic.config import ClinicConfig
@@ -191,6 +191,8 @@ def store_request(state: ConversationState, request: AppointmentRequest,
             at = current.time()
         if re.search(r"\bsame day\b", norm):
             day = current.date()
+        if day is not None and day == current.date() and re.search(r"\bnext \w+day\b", norm):
+            day += timedelta(days=7)  # "next Wednesday" from this Wednesday's visit
     request = AppointmentRequest(day=day, at=at, earliest=request.earliest,
                                  latest=request.latest, asap=request.asap)
     state.request = {

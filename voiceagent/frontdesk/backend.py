@@ -45,7 +45,11 @@ class IntakeRecord:
     employer: str | None = None
     group_number: str | None = None
     subscriber_name: str | None = None
+    subscriber_dob: date | None = None
     subscriber_relationship: str = "self"
+    adjuster_extension: str | None = None
+    attorney_name: str | None = None
+    attorney_phone: str | None = None
     plan_type: str | None = None
     email: str | None = None
     referring_practice: str | None = None
@@ -93,7 +97,10 @@ class IntakeRecord:
             claim_number=text("claim_number"), adjuster_name=text("adjuster_name"),
             adjuster_phone=text("adjuster_phone"), date_of_injury=day("date_of_injury"),
             employer=text("employer"), group_number=text("group_number"),
-            subscriber_name=text("subscriber_name"), subscriber_relationship=relationship,
+            subscriber_name=text("subscriber_name"), subscriber_dob=day("subscriber_dob"),
+            subscriber_relationship=relationship,
+            adjuster_extension=text("adjuster_extension"), attorney_name=text("attorney_name"),
+            attorney_phone=text("attorney_phone"),
             plan_type=plan or (kind if kind != "commercial" else None), email=text("email"),
             referring_practice=text("referring_practice"), surgery=text("surgery"),
             surgery_date=day("surgery_date"), carrier=text("carrier"),
@@ -247,6 +254,9 @@ class FrontDeskBackend:
                     member_id=intake.member_id or None, actor=self.actor,
                     kind=intake.coverage_kind, claim_number=intake.claim_number or None,
                     group_number=intake.group_number, subscriber_name=intake.subscriber_name,
+                    subscriber_dob=intake.subscriber_dob,
+                    adjuster_extension=intake.adjuster_extension,
+                    attorney_name=intake.attorney_name, attorney_phone=intake.attorney_phone,
                     subscriber_relationship=intake.subscriber_relationship
                     if intake.subscriber_relationship in patients.RELATIONSHIPS else "other",
                     adjuster_name=intake.adjuster_name or None,

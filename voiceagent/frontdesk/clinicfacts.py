@@ -89,7 +89,7 @@ could would will should may might to of for in on at by with and or but so if ab
 what's whats where when how which who why there their this that these those have has had
 get got go going come coming any some just really like um uh hi hello hey yeah okay ok
 please thanks thank also and then wondering wanted want ask question quick know tell need
-guys you're much""".split())
+guys you're much doctor physical therapy therapist pt clinic said says think fix""".split())
 
 
 def _stem(word: str) -> str:
@@ -132,7 +132,55 @@ _HOURS = re.compile(r"\b(hours|open|opens|close|closes|closed|closing|opening|ev
                     r"christmas|new year'?s?)\b")
 
 
-def answer_question(clinic: ClinicConfig, question: str, today: date | None = None) -> str | None:
+# elliptical: "what about the Friday after?", "and the visits after that?" (not "and where
+# do I park?", which is a question of its own)
+_FOLLOW_UP = re.compile(r"^(?:and )?(?:what|how) about\b|^same for\b|^and (?!(?:what|where|when|"
+                        r"how|which|who|why|do|does|is|are|can|could|should|will|would|i|we|my)"
+                        r"\b)")
+_CLAUSE_BREAK = re.compile(r"(?<=[.?!])\s+|(?:,\s*(?:and\s+)?|\s+and\s+)(?=(?:where|which|"
+                           r"what|how|when|do|does|is|are|can|could|will)\b)", re.I)
+_SPANISH_WORDS = {"lunes": "monday", "martes": "tuesday", "miercoles": "wednesday",
+                  "miércoles": "wednesday", "jueves": "thursday", "viernes": "friday",
+                  "sabado": "saturday", "sábado": "saturday", "sabados": "saturdays",
+                  "sábados": "saturdays", "domingo": "sunday", "domingos": "sundays",
+                  "hora": "hours", "horas": "hours", "horario": "hours", "abren": "open",
+                  "cierran": "close", "abierto": "open", "cerrado": "closed"}
+
+
+def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
+               previous: str = "") -> str | None:
+    """Every question in a turn answered ("Do I need a referral? I have Quartz, if that
+    matters"; "where do I park, and which door do we use?"), and a follow-up read with the
+    question before it ("What about the Friday after?" after asking about Thanksgiving)."""
+    question = " ".join(_SPANISH_WORDS.get(w.lower().strip("¿?¡!.,"), w)
+                        for w in question.split())
+    norm = normalize(question)
+    if previous and re.search(r"\b(that|the same) day\b", norm) and _HOURS.search(norm):
+        on_day = _day_asked(clinic, previous, today)  # "what time do you close that day?"
+        if on_day is not None:
+            return on_day
+    if previous and _FOLLOW_UP.match(norm) and len(norm.split()) <= 8:
+        if _HOURS.search(normalize(previous)):
+            on_day = _day_asked(clinic, question, today)
+            if on_day is not None:
+                return on_day
+        return answer_question(clinic, f"{question} {previous}", today)
+    whole = answer_question(clinic, question, today)
+    clauses = [c for c in _CLAUSE_BREAK.split(question) if c and len(c.split()) >= 2]
+    if len(clauses) >= 2:
+        answers = [answer_question(clinic, c, today, context=question) for c in clauses]
+        found = list(dict.fromkeys(a for a in answers if a))
+        if len(found) >= 2:
+            return " ".join(found)
+        if found and whole and found[0] != whole and _payers_named(clinic, question):
+            return f"{found[0]} {whole}"  # "Do I need a referral? I have Quartz."
+        if found:
+            return found[0]
+    return whole
+
+
+def answer_question(clinic: ClinicConfig, question: str, today: date | None = None,
+                    context: str = "") -> str | None:
     """The clinic's answer to a question, or None when the config does not cover it.
 
     Facts the config holds (prices, hours on a given day, which payers) are answered from
@@ -147,6 +195,20 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
             words & {"copay", "co", "deductible", "bill", "balance", "notice", "cancel",
                      "cancellation", "miss", "missed", "late", "long", "early", "time"}):
         return _prices(clinic)
+    if re.search(r"\b(bring|need to have|should i have|take with me)\b", norm) and not words & {
+            "wear", "wearing", "clothes", "clothing", "shorts", "shoes", "sneakers"}:
+        first = next((t for t in clinic.appointment_types if t.new_patient and t.what_to_bring),
+                     None)
+        if first is not None:  # "do I need to bring the paper from Dr. Takahashi?"
+            items = first.what_to_bring
+            listed = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+            return f"For your first visit, please bring {listed}."
+    hours_asked = bool(_HOURS.search(norm)) and not words & {"park", "parking", "door",
+                                                              "entrance", "wear", "bring"}
+    if hours_asked:  # "are you open this Thursday and Friday?": those days, not the week
+        on_day = _day_asked(clinic, question, today)
+        if on_day is not None:
+            return on_day
     strong = _best_faq(clinic, asked, require=2, asked_order=_ordered(question))
     if strong is not None:  # two of its own question words: "cancellation policy"
         return strong.answer
@@ -158,15 +220,19 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
                                                                 "what", "network"}:
         names = ", ".join(p.name for p in clinic.insurance.accepted[:8])
         return f"We accept {names}, among others. Which plan do you have?"
+    if words & {"door", "doors", "entrance", "entrances", "park", "parking", "enter", "get in"}:
+        day = _day_named(f"{question} {context}", today)
+        notes = []
+        if words & {"door", "doors", "entrance", "entrances", "enter"}:
+            notes.append(clinic.facts.entrance.on(day) if day else clinic.facts.entrance.default)
+        if words & {"park", "parking"}:
+            notes.append(clinic.facts.parking)
+        if any(notes):
+            return " ".join(n for n in notes if n)
     if _ARRIVE.search(norm):
         faq = _best_faq(clinic, {"arrive", "early", "minute"}, require=1)
         if faq is not None:
             return faq.answer
-    hours_asked = bool(_HOURS.search(norm)) and not words & {"park", "parking"}
-    if hours_asked:
-        on_day = _day_asked(clinic, question, today)
-        if on_day is not None:
-            return on_day
     faq = _best_faq(clinic, asked, asked_order=_ordered(question))
     if faq is not None:
         return faq.answer
@@ -262,21 +328,32 @@ def _payer_answer(clinic: ClinicConfig, payer: PayerMatch) -> str:
     return f"I'm not sure about {payer.name}; the front desk can check that for you."
 
 
+def _day_named(question: str, today: date | None) -> date | None:
+    from voiceagent.intake import IntakeError, parse_appointment_request
+
+    if today is None:
+        return None
+    try:
+        return parse_appointment_request(question, datetime.combine(today, time(8))).value.day
+    except IntakeError:
+        return None
+
+
 def _day_asked(clinic: ClinicConfig, question: str, today: date | None) -> str | None:
     """Hours on the day the question names ("on Thanksgiving", "the Friday after",
     "this Saturday"), closures included."""
-    from voiceagent.intake import IntakeError, parse_appointment_request
-
     norm = normalize(question)
     day = None
     for named in clinic.closures:
         if _content(named.name) and _content(named.name) <= _content(question) | {"day"}:
             day = named.date
-    if day is None and today is not None:
-        try:
-            day = parse_appointment_request(question, datetime.combine(today, time(8))).value.day
-        except IntakeError:
-            day = None
+    days = re.findall(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", norm)
+    if day is None and len(set(days)) >= 2 and today is not None:
+        # "are you open this Thursday and Friday?": each day
+        said = [_day_asked(clinic, f"this {d}", today) for d in dict.fromkeys(days)]
+        return " ".join(a for a in said if a) or None
+    if day is None:
+        day = _day_named(question, today)
     if day is None:
         return None
     hours = clinic.hours_on(day)

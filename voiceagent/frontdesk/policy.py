@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from voiceagent.clinic.nicknames import same_first_name
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.keypad import keypad_text
 from voiceagent.dialog.protocol import (
@@ -57,7 +58,10 @@ from voiceagent.frontdesk.understand import (
     Understanding,
     answer_shape,
     dob_plausible,
+    glued_spelling,
+    letter_run,
     name_in,
+    spelled_names,
     understand,
 )
 from voiceagent.intake import (
@@ -69,6 +73,7 @@ from voiceagent.intake import (
     parse_spelled_name,
 )
 from voiceagent.intake.dates import AppointmentRequest, say_date, say_time
+from voiceagent.intake.identifiers import is_mbi
 from voiceagent.llm.choice import choose
 from voiceagent.llm.protocol import LLM, ChatMessage
 from voiceagent.speech.clauses import split_clauses
@@ -277,7 +282,10 @@ class FrontDeskDialog:
             # "no, I'll rebook later; just cancel it please" asks for the action all the same
             self.state.caller_confirmed = u.yes or (not u.no and not u.question and bool(
                 re.search(r"\b(works|that'?s fine|is fine|sounds (good|great)|perfect)\b[.!]?$|"
-                          r"^that'?s it\b", text.strip(), re.I))) or bool(_DO_IT.search(text))
+                          r"^that'?s it\b|^(the )?(first|only|that) one'?s? (is )?(good|fine|"
+                          r"great|perfect|works)\b|^(the )?(first|that) one,? please\b[.!]?$",
+                          text.strip(), re.I))) or \
+                bool(_DO_IT.search(text))
         if self.capability == "capable":
             yield from self._capable_turn(text, u)
         else:
@@ -546,14 +554,18 @@ class FrontDeskDialog:
             if key in ("dob", "phone", "member_id", "email", "date_of_injury",
                        "adjuster_phone", "claim_number") and v.readback:
                 acks.append(f"I have {v.readback}.")
-            elif key in ("employer", "adjuster_name", "referring_provider", "group_number"):
+            elif key in ("employer", "adjuster_name", "referring_provider", "group_number",
+                         "subscriber_name", "subscriber_dob", "referring_npi"):
                 acks.append("Thank you.")
         if "full_name" in values and pending_done != "full_name" and \
                 ("full_name" not in f or u.correction):
             f["full_name"] = values["full_name"].value
             f["first_name"], f["last_name"] = values["first_name"].value, \
                 values["last_name"].value
-            f.pop("last_name_spelled", None)
+            if "last_name_spelled" in values:  # "Priya Raman, last name R A M A N"
+                f["last_name_spelled"] = values["last_name_spelled"].value
+            else:
+                f.pop("last_name_spelled", None)
             acks.insert(0, f"Thank you, {f['first_name']}.")
         for key in ("plan_type", "provider_pref", "language", "referred"):
             if key in values and (key not in f or u.correction):
@@ -603,7 +615,9 @@ class FrontDeskDialog:
             said = self.state.fields.pop("guessed_from", "")
             self.state.pending = None
             shape = answer_shape(text, self.clinic, self._local_now().date())
-            if u.intents[:1] == [intents.GOODBYE] or (_done_words(text) and not u.yes):
+            if u.intents[:1] == [intents.GOODBYE] or (_done_words(text) and (
+                    not u.yes or re.search(r"\bthat'?s (all|everything|it)\b|\ball set\b|"
+                                           r"\bnothing else\b", text, re.I))):
                 # "great, I'll call back to book, thanks" / "thank you, dear"
                 yield from self._goodbye()
                 return
@@ -819,6 +833,9 @@ class FrontDeskDialog:
     def _payer_asks_plan_type(self) -> bool:
         """The payer's intake rules ask which plan it is (Original Medicare or Advantage)."""
         payer = self.clinic.payer(self.state.fields.get("payer", ""))
+        member_id = self.state.fields.get("member_id", "")
+        if member_id and is_mbi(member_id):
+            return False  # an eleven-character MBI is on the red, white and blue card
         return bool(payer is not None and payer.intake.ask_plan_type and
                     self.state.attempts.get("asked:plan_type", 0) < 1)
 
@@ -867,6 +884,21 @@ class FrontDeskDialog:
             self._apply(u)
             yield from self._give_up_on(field)
             return
+        f = self.state.fields
+        spelled = letter_run(text, f.get("first_name", ""), f.get("last_name", "")) \
+            if "as in" not in text.lower() else None
+        others = [n for n in spelled_names(text) if n.lower() != f.get("last_name", "").lower()]
+        if spelled and any(n.upper() == spelled.replace(" ", "") for n in others):
+            spelled = None  # "the referring doctor is Dr. Paul Gunderson, G U N D E R S O N"
+        for name in spelled_names(text):
+            if f.get("last_name") and name.lower() != f["last_name"].lower() and \
+                    f.get("first_name") and name.lower() != f["first_name"].lower() and \
+                    same_first_name(f["first_name"], name):
+                # "it's Patty Dunleavy" ... "Patricia, P A T R I C I A": the first name
+                f["first_name"] = name
+                f["full_name"] = f"{name} {f['last_name']}"
+        if field == "last_name_spelled" and spelled:
+            text = spelled  # "B R E N N A N, two Ns in the middle there": the letters
         shape = answer_shape(text, self.clinic, self._local_now().date())
         if shape is Shape.OTHER and field in ("member_id", "claim_number", "phone", "dob"):
             # "Hold on, let me get my glasses. Okay. H four five one ...", "Q Z H 2 2 1.
@@ -911,8 +943,9 @@ class FrontDeskDialog:
         else:
             other = self._field_for(shape)
             if other is not None and other not in u.values:  # a labelled value is stored below
+                said = spelled if other == "last_name_spelled" and spelled else text
                 try:
-                    ack = parse_field(other, text, self.state, self.clinic, self._local_now())
+                    ack = parse_field(other, said, self.state, self.clinic, self._local_now())
                 except IntakeError:
                     ack = ""
         extra = self._apply(u, pending_done=field if answered else None)
@@ -944,7 +977,12 @@ class FrontDeskDialog:
                 return
             yield from self._say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
+        if spelled and f.get("last_name") and "last_name_spelled" not in f and \
+                spelled.replace(" ", "").lower() == f["last_name"].lower():
+            f["last_name_spelled"] = f["last_name"]  # "Jordan Pike. P I K E."
         self._note_inquiry()
+        if "we accept" in answer:  # the answer already said so
+            ack, extra = (re.sub(r"Great, we accept [^.]+\.\s*", "", x) for x in (ack, extra))
         lead = " ".join(p for p in (answer, ack, extra) if p)
         yield from self._next(lead)
 
@@ -980,7 +1018,7 @@ class FrontDeskDialog:
             return False
         if field in self._FITS:
             if field == "last_name_spelled" and shape is Shape.OTHER:
-                return len(u.text.split()) <= 2 and not u.values
+                return glued_spelling(u.text) and not u.values
             if field in ("phone", "adjuster_phone") and shape is Shape.IDENTIFIER:
                 return not re.search(r"\b[a-zA-Z]\b", u.text.replace(" a ", " "))
             if field == "phone" and shape is Shape.OTHER:
@@ -996,6 +1034,9 @@ class FrontDeskDialog:
         if field == "message_body":
             return True
         # free text (reason, employer, when, which appointment): not a detail of another kind
+        if field in ("reason", "employer") and (u.yes or u.no or re.match(
+                r"(?i)(the )?(first|second|third|last|other) one\b", u.text.strip())):
+            return False  # "The first one's fine." names no employer
         if field in ("reason", "employer") and set(u.values) & {
                 "when", "payer_named", "phone", "dob", "email", "member_id"} and \
                 "reason" not in u.values:
@@ -1039,6 +1080,10 @@ class FrontDeskDialog:
             self.state.attempts[f"asked:{field}"] = FIELD_ATTEMPTS
             yield from self._next(f"{lead}No problem, the front desk will get that from you "
                                   "before the visit.")
+            return
+        if field == "when" and self.state.intent in (intents.BOOK, intents.RESCHEDULE):
+            self.state.request = {}  # no preference heard twice: the first openings
+            yield from self._search(f"{lead}Let me find the first openings.")
             return
         if self.state.intent == intents.MESSAGE:
             # a message without a good phone number still reaches the staff
@@ -1190,6 +1235,13 @@ class FrontDeskDialog:
             request = parse_appointment_request(text, self._local_now()).value
         except IntakeError:
             request = None
+        offered_days = {datetime.fromisoformat(o["start"]).date() for o in offers}
+        if request is not None and request.asap and request.at is None and \
+                request.earliest is None and (request.day is None or
+                                              offered_days == {request.day}):
+            # "Friday then, as early as you can" with Friday's times on the table
+            yield from self._hold(1)
+            return
         if request is not None:
             store_request(self.state, request, text)
             yield from self._search()
@@ -1624,6 +1676,10 @@ def _substantive(topic: str) -> bool:
 def _done_words(text: str) -> bool:
     """A caller who is done: "no, that's all", "perfect, thank you", "okay, thanks"."""
     norm = intents.normalize(text)
+    if re.search(r"\b(i'?ll|we'?ll|she'?ll|he'?ll|they'?ll|let me) (call|have (her|him|them) "
+                 r"call|get back|think|talk|check|see if|ask)\b", norm) and re.search(
+            r"\b(thanks|thank you|bye|goodbye)\b", norm):
+        return True  # "Okay, I'll have her call back. Thank you!"
     if any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
                                "that's everything", "i'm good", "i'm all set", "all set",
                                "no that's", "have a good", "have a nice", "take care")):

@@ -145,6 +145,10 @@ class IntentRouter:
             best = max((fuzz.token_set_ratio(norm, e) for e in examples), default=0.0)
             similar = 0.0 if best < 70 else (best - 70) / 10  # 70 -> 0, 100 -> 3
             out[intent] = kw + similar
+        if _HAS_VISIT.search(norm) and _WANTS_OTHER_TIME.search(norm) and \
+                RESCHEDULE in out and not re.search(r"\bcancel", norm):
+            # "I have therapy tomorrow at eight and my car's in the shop; can I come later?"
+            out[RESCHEDULE] += 4
         return out
 
     def route(self, text: str) -> Route:
@@ -159,6 +163,14 @@ class IntentRouter:
             return Route(None, ranked[0][1] if ranked else 0.0)
         runner = ranked[1][0] if len(ranked) > 1 and ranked[1][1] >= self.min_score else None
         return Route(ranked[0][0], ranked[0][1], runner_up=runner)
+
+
+_HAS_VISIT = re.compile(r"\b(i have|i've got|i got|i'm scheduled|i'm booked|i am scheduled|"
+                        r"my) (an |a |my )?(appointment|appt|therapy|pt|session|visit|"
+                        r"evaluation|follow up)\b")
+_WANTS_OTHER_TIME = re.compile(r"\b(later|earlier|instead|different|another|other day|"
+                               r"other time|move|switch|push|come in (later|earlier)|"
+                               r"can i come|could i come|can we do|could we do)\b")
 
 
 # --- yes and no: only a clear one counts ----------------------------------------------------
@@ -185,13 +197,21 @@ def is_affirmative(text: str) -> bool:
     """A yes said as a yes: "yes", "yeah that's right", "sure, go ahead". Not an "okay"
     inside another sentence, not "yes, but ...", not a question, never also a no."""
     norm = normalize(text)
+    if re.fullmatch(r"\s*(yes|yeah|yep|yup|okay|ok|sure|correct|right)[.!?]*\s*", text, re.I):
+        return True  # "Yes?": a transcript's question mark on a bare yes (rising voice)
     if not norm or "?" in text or is_negative(text):
         return False
     words = norm.split()
     if _HEDGES & set(words) or re.search(r"\b(call (you |them )?back|later|think about it|"
-                                         r"not now|maybe|i'll ask|talk to my)\b", norm):
+                                         r"not now|maybe|i'll ask|talk to my|change|wrong|"
+                                         r"mistake)\b", norm):
         return False
-    return _starts(norm, _YES_START) and len(words) <= 8
+    if _starts(norm, _YES_START) and len(words) <= 8:
+        return True
+    # "That's all correct, young lady. Or young man, I suppose.": the first sentence is the
+    # answer, what follows is small talk (no hedge, no change, checked above)
+    first = normalize(re.split(r"(?<=[.!;])\s+", text.strip(), maxsplit=1)[0])
+    return bool(first) and _starts(first, _YES_START) and len(first.split()) <= 6
 
 
 def is_negative(text: str) -> bool:

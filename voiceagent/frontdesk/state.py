@@ -44,6 +44,7 @@ class ConversationState:
     transferred_to: str | None = None
     outcome: str | None = None
     last_prompt: str = ""
+    last_question: str = ""  # the caller's last question, for a follow-up ("and Friday?")
     history: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ conversation step and on identity checks done against the store.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -28,7 +29,7 @@ from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import ToolResult
 from voiceagent.frontdesk import state as steps
 from voiceagent.frontdesk.backend import FrontDeskBackend, IntakeRecord
-from voiceagent.frontdesk.clinicfacts import answer_question
+from voiceagent.frontdesk.clinicfacts import answer_all
 from voiceagent.frontdesk.state import ConversationState
 from voiceagent.intake.dates import AppointmentRequest
 
@@ -396,7 +397,9 @@ class ToolBox:
         return {"recorded": sorted(k for k, v in updates.items() if v)}
 
     def _answer_faq(self, args: AnswerFaqArgs) -> dict[str, Any]:
-        answer = answer_question(self.backend.clinic, args.question, self.backend.now().date())
+        answer = answer_all(self.backend.clinic, args.question, self.backend.now().date(),
+                            previous=self.state.last_question)
+        self.state.last_question = args.question
         if answer is None:
             raise Refused("the clinic's information has no answer to that; say so and offer "
                           "to take a message")
@@ -471,6 +474,15 @@ def choose_category(clinic: Any, text: str) -> str:
     return ids[0]
 
 
+# what callers say for the problems a specialty's own visit type treats
+_SPECIALTY_CUES: dict[str, tuple[str, ...]] = {
+    "pelvic": ("pelvic", "incontinen", "leak", "bladder", "postpartum", "pregnan", "prolapse",
+               "had a baby", "after the baby"),
+    "vestibular": ("vertigo", "dizz", "vestibular", "b ?p ?p ?v", "room spin", "spinning",
+                   "inner ear", "balance", "crystals"),
+}
+
+
 def choose_appointment_type(clinic: Any, *, new_patient: bool, text: str = "") -> str:
     """The appointment type for a phone booking: a named match, else an evaluation for a
     new patient, else a follow-up, else the first type bookable by phone."""
@@ -482,6 +494,14 @@ def choose_appointment_type(clinic: Any, *, new_patient: bool, text: str = "") -
         best = max(scored, key=lambda st: st[0])
         if best[0] >= 90:
             return best[1].id
+    said = text.lower()
+    for t in bookable:  # a specialty's own evaluation: "leaking since the baby", "BPPV"
+        if t.new_patient != new_patient:
+            continue
+        named = f"{t.id} {t.name} {' '.join(t.specialties)}".lower()
+        if any(concept in named and re.search(rf"\b({'|'.join(cues)})", said)
+               for concept, cues in _SPECIALTY_CUES.items()):
+            return t.id
     words = ("eval", "initial", "new") if new_patient else ("follow", "visit", "treatment")
     for t in bookable:
         if any(w in t.id.lower() or w in t.name.lower() for w in words):

@@ -147,17 +147,24 @@ _THIRD_PARTY = re.compile(
     r"client|worker)\b.*\b(attend|appointment|visit|coming|seen|came)\b|"
     r"\b(her|his|their) (next |last |upcoming )?(appointment|appointments|visit|visits|"
     r"records?|progress|notes|schedule|diagnosis|results|sessions?)\b|"
-    r"\bwhen'?s (his|her|their) (next|last)\b|\b(has|have|is|was) (he|she|they) (been )?"
+    r"\bwhen'?s (his|her|their) (next|last)\b|\bwhen (his|her|their) (next|last)\b|"
+    r"\b(he|she|they)('s| has| have)( actually| really)? been (coming|attending|showing up|"
+    r"going)\b|\bif (he|she|they)('s| is| are) (coming|showing up|attending)\b|"
+    r"\b(has|have|is|was) (he|she|they) (been )?"
     r"(coming|attending|showing up|had|seen|going)\b|\b(how many|what) .{0,30}\b(does|did|has)"
     r" (he|she)\b|\bwrong with (him|her|it)\b.*\b(he|she|his|her)\b|\bwhat('?s| is| did) "
     r".{0,25}\bwrong with (him|her)\b|\b(one of )?(our|an?) (employees?|workers?(?! comp)|"
-    r"staff member)\b.{0,80}\b(appointments?|visits?|attend\w*|confirm|coming|schedule)\b|"
+    r"staff member)\b.{0,160}\b(appointments?|visits?|attend\w*|confirm|verify|coming|"
+    r"schedule|therapy|treatment|sessions?)\b|"
+    r"\b(human resources|hr|payroll|supervisor|manager|school|coach|case worker)\b.{0,200}"
+    r"\b(she|he|they) (has|have|had|is|was|were|says|said|attends?|goes)\b.{0,200}"
+    r"\b(verify|confirm|check|make sure)\b|"
     r"\bwhat'?s (her|his|their) "
     r"(cell|phone|number|address|email|date of birth|birthday)\b|"
     r"\b(read|tell) me (back )?(what|the|which) (number|phone|address|email|info|information|"
     r"details)\b.*\b(have|file|gave)\b|\bwhat (phone |cell )?(number|address|email|phone) "
-    r"do you have\b|\b(we'?re|i'?m) (his|her|their) (doctor|wife|husband|mother|father|mom|"
-    r"dad|parent|employer|boss|lawyer|attorney)\b|\ballowed to know\b|"
+    r"do you have\b|\b(we'?re|i'?m) (his|her|their) (employer|boss|lawyer|attorney)\b|"
+    r"\ballowed to know\b|"
     r"\b(read|tell|give) me (back )?what you have\b|\bwhich (phone |cell )?number i gave\b|"
     r"\bwhat (phone |cell )?(number|address|email) (i gave|you have|is on file)\b|"
     r"\bjust tell me the (number|address|phone)\b",
@@ -171,9 +178,16 @@ def social_turn(text: str) -> Social | None:
         return Social.SPAM
     if _WRONG_NUMBER.search(text):
         return Social.WRONG_NUMBER
-    if _THIRD_PARTY.search(text):
+    if _THIRD_PARTY.search(text) and not _REFERRING.search(text):
         return Social.THIRD_PARTY
     return None
+
+
+# a doctor's office sending a patient over gives details, it asks for none
+_REFERRING = re.compile(r"\b(refer|referring|referral|sending (over|you)|send (over|you)|"
+                        r"fax(ed|ing)? (over|you|the))\b(?!.*\b(when|what time|did (she|he)|"
+                        r"has (she|he)|is (she|he)|tell me|verify|progress|notes|records)\b)",
+                        re.I)
 
 
 # --- questions ---------------------------------------------------------------------------
@@ -192,6 +206,8 @@ _NOT_QUESTIONS = re.compile(r"^(can|could|may|would|will) (i|we|you) (please )?(
 def is_question(text: str) -> bool:
     """A question for the clinic by its form (not "can I book an appointment?", which is a
     request, and not an answer like "Linda Park" or "May, the fifteenth")."""
+    text = re.sub(r"(?i)\bhow(?:'s| is| are) (?:it going|you(?: doing)?|your day|things)\b,?",
+                  "", text)  # small talk, not a question for the clinic
     for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
         words = normalize(sentence).split()
         while words and words[0] in _FILLER_START:
@@ -199,11 +215,15 @@ def is_question(text: str) -> bool:
         c = " ".join(words)
         if not c or _NOT_QUESTIONS.match(c):
             continue
-        if re.search(r"\b(i think|i guess|i believe|i suppose|right|maybe)\s*\?$", c + "?" if
+        if re.search(r"\b(i think|i guess|i believe|i suppose|maybe)\s*\?$", c + "?" if
                      sentence.rstrip().endswith("?") else c):
             continue  # "the other guy's insurance is paying, I think?": a statement
         asks = re.search(r"(^|, |\band |\bask )(how|what|when|where|which|who|do you|does|"
-                         r"is there|are you|can i|should i)\b", c)
+                         r"is there|are you|can i|should i|do i|will i|would i|am i)\b", c) or \
+            re.match(r"(quick question|one question|a question)\b", c) or (
+                sentence.rstrip().endswith("?") and re.search(
+                    r"\b(how (much|long|many|often|early|soon)|what (is|are|time|do|does|"
+                    r"should)|where (is|are|do|does|should)|when (is|are|do|does|should))\b", c))
         uptalk = sentence.rstrip().endswith("?") and ((len(words) <= 12 or
                                                        words[0] in _QUESTION_START) and not (
             re.match(r"(i'?d like|i would like|i want|i need|i'?m calling|i have|i had|my |"
@@ -230,7 +250,8 @@ _CONDITION = re.compile(
     r"reconstruction|rehab|therapy|tendinitis|tendonitis|arthritis|bursitis|plantar|sciatica|"
     r"vertigo|dizzy|dizziness|balance|weak|weakness|numb|numbness|tingling|pinched|herniated|"
     r"bulging|disc|incontinence|leak|leaking|postpartum|pregnan\w*|concussion|stroke|"
-    r"fell|fall|accident|whiplash|frozen|impingement|carpal|tennis elbow|golfer)\b", re.I)
+    r"fell|fall|accident|whiplash|frozen|impingement|carpal|tennis elbow|golfer|b ?p ?p ?v|"
+    r"crystals|spins?|spinning)\b", re.I)
 _SURGERY = re.compile(r"\b(surgery|surgeries|replaced|replacement|repair(ed)?|reconstruction|"
                       r"operation|operated|scoped|arthroscop\w*|fusion|acl|rotator cuff)\b", re.I)
 _DOCTOR = re.compile(
@@ -295,7 +316,10 @@ def _after(label: re.Pattern[str], text: str) -> str | None:
     if not m:
         return None
     rest = text[m.end():]
-    rest = re.sub(r"^\s*(is|was|it's|it is|:|would be|should be|number)\s*", "", rest, flags=re.I)
+    rest = re.sub(r"^[\s.\u2026,]*(?:(?:hold on|one sec(?:ond)?|let me (?:see|check)|um|uh)"
+                  r"[\s.\u2026,]*)*", " ", rest, flags=re.I)  # "Group number... hold on... 2 0"
+    rest = re.sub(r"^\s*('s|is|was|it's|it is|:|would be|should be|number)\s*", "", rest,
+                  flags=re.I)
     rest = re.split(r"\b(and (my|the|i|it)|but|because|also|group|and group)\b|[.;]", rest,
                     maxsplit=1)[0]
     return rest.strip(" ,") or None
@@ -330,7 +354,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                 out["full_name"] = Value(name.readback, name.readback)
                 out["first_name"] = Value(name.value.first)
                 out["last_name"] = Value(name.value.last)
-                letters = "".join(re.findall(r"\b([A-Z])\b", text[m.end():]))
+                letters = (letter_run(text[m.end():], name.value.first, name.value.last) or
+                           "").replace(" ", "")
                 if len(letters) >= 2 and letters.lower() == name.value.last.lower():
                     out["last_name_spelled"] = Value(name.value.last)  # "Priya Raman, R A M A N"
         except IntakeError:
@@ -353,7 +378,9 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                     f"{month.group(1)} {re.sub(r'^.*?(the )', '', later)}"
         if clause is None or not re.search(r"\d|(january|february|march|april|may|june|july|"
                                            r"august|september|october|november|december|"
-                                           r"teenth|first|second|third|th\b)", clause, re.I):
+                                           r"teenth|first|second|third|th\b)|\b(oh|one|two|"
+                                           r"three|four|five|six|seven|eight|nine|ten|eleven|"
+                                           r"twelve)\b", clause, re.I):
             continue
         try:
             if key == "dob" and corrected:
@@ -365,7 +392,11 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                                          recent=True)
         except IntakeError:
             continue
-        if key == "dob" or parsed.value <= today:
+        if key == "dob" and re.search(r"\b(her|his|their|wife'?s|husband'?s|mom'?s|dad'?s|"
+                                      r"mother'?s|father'?s) (birthday|birth ?date|date of "
+                                      r"birth|dob)\b", clause, re.I):
+            out["subscriber_dob"] = Value(parsed.value.isoformat(), parsed.readback)
+        elif key == "dob" or parsed.value <= today:
             out[key] = Value(parsed.value.isoformat(), parsed.readback)
 
     # phone: labelled, or the number they are calling from
@@ -448,14 +479,27 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   r"([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+){1,2})", text) or (
         re.search(r"\b(?i:his|her|their) name(?: is|'s)\s+([A-Z][a-z'\-]+(?:\s+[A-Z][a-z'\-]+)"
                   r"{1,2})", text) if rel or known.get("subscriber_relationship") else None) or (
-        re.search(r"\b(?i:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?,?\s+"
-                  r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
+        re.search(r"\b(?i:main one|primary|policy ?holder|the one on it|holder)\b[^.]{0,20}?[,.]?"
+                  r"\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?i:he'?s|she'?s|they'?re) on my (?i:insurance|plan)\b.*"
                   r"\b(?i:i'?m|my name is)\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
     if m:
         out["subscriber_name"] = Value(m.group(1))
+    if ("payer_named" in out or pending in ("payer", "member_id")) and "member_id" not in out:
+        # "I'm on my dad's plan, it's Cigna. He just texted it. U eight two two ...", "She has
+        # Medicare. The number's eight R nine six ...": the sentence shaped like an ID
+        for sentence in re.split(r"(?<=[.!?])\s+", text.strip())[1:]:
+            said = re.sub(r"(?i)^.*?\b(?:number(?:'s| is)|id(?:'s| is)|number on the card is|"
+                          r"it'?s)\s+", "", sentence)
+            if answer_shape(said, clinic, today) not in (Shape.IDENTIFIER, Shape.SPELLING):
+                continue
+            parse = parse_mbi if "medicare" in norm and "advantage" not in norm else \
+                parse_member_id
+            _take(out, "member_id", parse, said)
+            if "member_id" in out:
+                break
     if "payer_named" in out and "member_id" not in out:
         # "Blue Cross, X O F two two five one ...": the ID said right after the plan
         m = re.search(r"[,;:]\s*((?:[A-Za-z]|zero|oh|one|two|three|four|five|six|seven|eight|"
@@ -513,17 +557,31 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                                   "fender bender", "was in a crash", "hit by a car",
                                   "motor vehicle", "auto claim", "auto insurance", "pip claim")):
         out["coverage_kind"] = Value("auto")
-    m = re.search(rf"\badjuster(?:'s name)?(?: is| was|'s)?\s+({_NAME}(?:\s+{_NAME}){{0,2}})",
-                  text)
+    m = re.search(rf"\badjuster(?: lady| guy| woman| man)?(?:'s name)?(?: is| was|'s)?\s+"
+                  rf"({_NAME}(?:\s+{_NAME}){{0,2}})", text)
     if m and "number" not in m.group(1).lower():
         out["adjuster_name"] = Value(m.group(1))
+    m = re.search(r"\b(?:extension|ext\.?|x)\s+((?:(?:zero|oh|one|two|three|four|five|six|"
+                  r"seven|eight|nine|\d)[\s,\-]*){1,6})", text, re.I)
+    if m and re.search(r"\badjuster\b", text, re.I):
+        chars, _ = spoken_chars(m.group(1), "digits")
+        extension = "".join(c for c in chars if c.isdigit())
+        if extension:
+            out["adjuster_extension"] = Value(extension)
+    m = re.search(rf"\b(?:attorney|lawyer)(?:'s name)?(?: is| was|'s)\s+({_NAME}(?:\s+{_NAME})"
+                  rf"{{0,2}})", text)
+    if m:
+        out["attorney_name"] = Value(m.group(1))
+        if "phone" in out:  # "my attorney is X, at Y. Six oh eight ...": the attorney's number
+            out["attorney_phone"] = out.pop("phone")
     carrier = re.search(r"\b(progressive|state farm|geico|allstate|american family|usaa|"
                         r"liberty mutual|farmers|nationwide|travelers|erie|sentry|acuity|"
                         r"west bend|the hartford|amtrust|accident fund)\b", norm)
     if carrier and (out.get("coverage_kind") or known.get("coverage_kind")):
         out["carrier"] = Value(carrier.group(1).title())
-    m = re.search(r"\b(?:i work (?:at|for)|my employer is|employer is|employed by|"
-                  r"work for)\s+([A-Za-z0-9'&\- ]{2,60}?)(?:[.,;]|$| and | but )", text, re.I)
+    m = re.search(r"\b(?:i work(?: \w+){0,2}? (?:at|for)|my employer is|employer is|employed by|"
+                  r"work for|my job (?:at|with)|i'?m employed at)\s+([A-Za-z0-9'&\- ]{2,60}?)"
+                  r"(?:[.,;]|$| and | but )", text, re.I)
     if m:
         out["employer"] = Value(m.group(1).strip())
 
@@ -560,6 +618,53 @@ def _take(out: dict[str, Value], key: str, parse: Any, said: str | None) -> None
     except IntakeError:
         return
     out[key] = Value(parsed.value, parsed.readback)
+
+
+_LETTER_RUN = re.compile(r"\b[A-Za-z]\b(?:[\s,.\-]+\b[A-Za-z]\b)+")
+
+
+def letter_run(text: str, first_name: str = "", last_name: str = "") -> str | None:
+    """The letters of a spelling said among other words ("J A C O B S E N. With an E N at
+    the end, not O N" -> "J A C O B S E N"): the longest run of single letters, if it is
+    clearly one (three letters, or two capitals); the one that spells the last name heard, if
+    one does; never the first name spelled too ("K A T H E R I N E, and Schaefer is ...")."""
+    def letters(run: str) -> str:
+        return "".join(c for c in run if c.isalpha())
+
+    runs: list[str] = []
+    for m in _LETTER_RUN.finditer(text):
+        # "A M U N D S E N. S E N, not S O N": a sentence break ends a spelling (unless every
+        # letter had its own full stop: "J. A. C."); "G R A C I E L A, E S T R A D A": two
+        pieces = [p for p in re.split(r"[.!?]\s+", m.group(0)) if len(letters(p)) > 1]
+        runs.extend(pieces if len(pieces) > 1 else [m.group(0)])
+        runs.extend(p for p in re.split(r"[.!?,]\s+", m.group(0)) if len(letters(p)) > 1)
+    named = [r for r in runs if last_name and letters(r).lower() == last_name.lower()]
+    if named:
+        return " ".join(letters(named[0]))
+    if first_name:
+        runs = [r for r in runs if letters(r).lower() != first_name.lower()]
+    if not runs:
+        return None
+    best = max(runs, key=lambda r: len(letters(r)))
+    chars = letters(best)
+    if len(chars) >= 3 or (len(chars) == 2 and chars.isupper()):
+        return " ".join(chars)
+    return None
+
+
+def spelled_names(text: str) -> list[str]:
+    """Names said with their spelling after them ("Patricia, P A T R I C I A, Dunleavy,
+    D U N L E A V Y" -> ["Patricia", "Dunleavy"])."""
+    return [m.group(1) for m in re.finditer(rf"\b({_NAME}),?\s+((?:[A-Z][\s,.\-]+)+[A-Z])\b",
+                                            text)
+            if re.sub(r"[^A-Z]", "", m.group(2)) == m.group(1).upper()]
+
+
+def glued_spelling(text: str) -> bool:
+    """Whether a one- or two-word answer to "spell your last name" can be the name glued
+    into a word ("Smith."), not "Thanks." or "Okay"."""
+    words = re.findall(r"[A-Za-z']+", text)
+    return 1 <= len(words) <= 2 and not {w.lower() for w in words} & _NOT_NAME_WORDS
 
 
 def plan_type(norm: str) -> str | None:
@@ -610,7 +715,13 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
     if len(first) < 2 or len(last) < 2:
         return False
     payer = match_payer(clinic, f"{first} {last}")
-    return payer is None or payer.self_pay
+    if payer is None or payer.self_pay:
+        return True
+    # "Blue Cross", "Medica Dean" are plans; "Oscar Halvorsen" is a man called Oscar
+    vocabulary = {w for p in (*clinic.insurance.accepted, *clinic.insurance.not_accepted)
+                  if p.name == payer.name for n in (p.name, *p.aliases)
+                  for w in normalize(n).split()}
+    return not {first.lower(), last.lower()} <= vocabulary
 
 
 def name_in(text: str, clinic: ClinicConfig) -> str | None:
@@ -667,8 +778,9 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
     month = re.search(r"\b(january|february|march|april|may|june|july|august|september|"
                       r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
                       r"nov|dec)\b", text, re.I)
-    if month or (letters == 0 and 5 <= digits <= 8) or re.search(r"\d{1,2}/\d{1,2}/\d{2,4}",
-                                                                  text):
+    grouped = letters == 0 and 3 <= digits <= 8 and not content and text.count(",") >= 2
+    if month or grouped or (letters == 0 and 5 <= digits <= 8) or re.search(
+            r"\d{1,2}/\d{1,2}/\d{2,4}", text):  # grouped: "Three, three, seventy six"
         try:
             parse_date_of_birth(text, today)
             return Shape.DATE
@@ -683,6 +795,12 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
         return Shape.IDENTIFIER
     if (digits == 10 or (digits == 11 and chars and chars[0] == "1")) and letters == 0:
         return Shape.PHONE
+    if digits > 10 and letters == 0:
+        try:
+            parse_phone(text)  # "... four nine, uh, no, sorry, three nine two zero"
+            return Shape.PHONE
+        except IntakeError:
+            pass
     if digits >= 5 and letters == 0 and len(content) <= 2:
         return Shape.IDENTIFIER
     payer = match_payer(clinic, text)

@@ -76,6 +76,10 @@ def say_time(at: time) -> str:
 # -- dates in the past: birth, injury ---------------------------------------------------
 
 
+_SELF_CORRECTION = re.compile(r"\b(?:no,? wait|wait,? no|sorry|i mean|actually|correction|"
+                              r"mine'?s|mine is|i meant|scratch that)\b", re.I)
+
+
 def parse_date_of_birth(text: str, today: date) -> Parsed[date]:
     """Read a date of birth; the read-back is "March 3, 1982"."""
     return parse_past_date(text, today, what="date of birth", kind="date_of_birth")
@@ -88,6 +92,13 @@ def parse_past_date(
     """Read a full past date (month, day and year), e.g. a date of injury. With ``recent``
     (a surgery or an injury: "on November second", "last Tuesday") a date without a year
     is the latest one not after today."""
+    marks = list(_SELF_CORRECTION.finditer(text))
+    if marks:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's October ..."
+        try:
+            return parse_past_date(text[marks[-1].end():], today, what=what, kind=kind,
+                                   max_years=max_years, recent=recent)
+        except IntakeError:
+            pass
     norm = re.sub(r"\s*,\s*", " ", _numbers(text))  # "1968, may, the 15": pauses, not parts
     day = None
     if recent:
@@ -277,7 +288,8 @@ def _extract_time(norm: str) -> tuple[time | None, str | None, str]:
         meridiem = m.group(3) if m.group(3) in ("am", "pm") else None
         tail = norm[m.end() :]
         cue = m.group(3) or m.group(2) or m.group(0).startswith(("at ", "around ", "about ")) \
-            or re.match(r"\s*(?:in the |this )?(?:morning|afternoon|evening)\b", tail)
+            or re.match(r"\s*(?:in the |this )?(?:morning|afternoon|evening)\b|\s*(?:or so|"
+                        r"ish)\b", tail)
         if cue and 1 <= hour <= 12 and minute < 60 and not re.match(
             rf"\s*(?:st|nd|rd|th)\b|\s*(?:of )?{_MONTH}", tail
         ):
@@ -342,13 +354,19 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
     Raises IntakeError when nothing in the text names a day or a time.
     """
     norm = _numbers(text)
-    asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available)\b",
-                          norm))
+    asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available|"
+                          r"as early as (?:you can|possible|you(?:'ve)? got|you have))\b", norm))
     if re.search(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", norm):
         # "class until noon" (so after it), "before noon": a bound, not a time
         side = "before" if re.search(r"\bbefore (?:noon|midday)\b", norm) else "after"
         norm = re.sub(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", f"{side} 12 pm",
                       norm)
+    norm = re.sub(r"\bgood (?:morning|afternoon|evening)\b", " ", norm)  # a greeting
+    # "Tuesday's no good, can we do Wednesday instead?": the day ruled out is not the day
+    norm = re.sub(rf"\b(?:not (?:on )?)?({_WEEKDAY})(?:'?s| is| are)? (?:no good|not good|out|"
+                  rf"bad|won'?t work|doesn'?t work|not going to work|is out)\b|"
+                  rf"\b(?:not|except|but not) (?:on )?({_WEEKDAY})s?\b", " ", norm)
+    approximate = re.search(r"\b(?:around|about|roughly|ish|or so)\b|\d ?ish\b", norm)
     at, part, rest = _extract_time(norm)
     day = _extract_day(rest, now)
     if day is not None and day < now.date():
@@ -370,6 +388,9 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
         else:
             latest = bound
         at = None
+    if at is not None and approximate and earliest is None and latest is None:
+        # "ten o'clock-ish", "around two": times from then on, not that minute only
+        earliest, at = at, None
     request = AppointmentRequest(day, at, earliest, latest, asap)
     if request.empty:
         raise IntakeError("appointment_time", "which day and time would suit you? For "

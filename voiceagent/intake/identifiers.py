@@ -57,6 +57,11 @@ _AN = "[0-9AC-HJKMNP-RT-Y]"
 _MBI = re.compile(rf"^[1-9]{_A}{_AN}[0-9]{_A}{_AN}[0-9]{_A}{_A}[0-9][0-9]$")
 
 
+def is_mbi(value: str) -> bool:
+    """Whether a stored ID has the Medicare Beneficiary Identifier's format."""
+    return bool(_MBI.match(value))
+
+
 def parse_mbi(text: str) -> Parsed[str]:
     """Read a Medicare Beneficiary Identifier (11 characters, CMS format rules)."""
     chars, _ = spoken_chars(text, "mixed")

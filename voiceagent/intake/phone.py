@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from voiceagent.intake.errors import IntakeError
@@ -15,8 +17,9 @@ def parse_phone(text: str, region: str = "US") -> Parsed[str]:
     Accepts "five five five, one two three, four five six seven", "5-5-5, 1-2-3, 4-5-6-7",
     "oh" for zero, "double five", a leading "one" country code.
     """
-    chars, _ = spoken_chars(text, "digits")
-    digits = "".join(c for c in chars if c.isdigit())
+    digits = _digits(text)
+    if len(digits) > 10 and not (len(digits) == 11 and digits.startswith("1")):
+        digits = _restarted(text) or digits
     if not digits:
         raise IntakeError("phone", "I didn't catch any digits; please say the phone number "
                           "one digit at a time, area code first")
@@ -38,3 +41,28 @@ def parse_phone(text: str, region: str = "US") -> Parsed[str]:
                           "again, area code first")
     value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Parsed(value, say_chars(digits, (3, 3, 4)))
+
+
+_RESTART = re.compile(r"\b(?:no|sorry|wait|i mean|uh|um|let me start over|start over|scratch "
+                      r"that|actually|oops)\b|\.\.\.|\u2026", re.I)
+
+
+def _digits(text: str) -> str:
+    chars, _ = spoken_chars(text, "digits")
+    return "".join(c for c in chars if c.isdigit())
+
+
+def _restarted(text: str) -> str | None:
+    """A number said with a restart ("five five five, four nine, uh, no, sorry, three nine
+    two zero"; "...4420, oh no, that's the house phone, 608 555 0193"): what follows the last
+    restart replaces as many digits at the end of what came before."""
+    marks = list(_RESTART.finditer(text))
+    for mark in reversed(marks):
+        before, after = _digits(text[: mark.start()]), _digits(text[mark.end():])
+        if not after:
+            continue
+        if len(after) >= 10:
+            return after[-10:]
+        if len(before) + len(after) > 10:
+            return before[: 10 - len(after)] + after
+    return None

@@ -47,7 +47,11 @@ def load_resources(
     """Load STT, TTS (and the LLM) from local files; synthesize the fixed phrases.
 
     Raises ModelNotInstalled with the file and the fix when a model is missing or corrupt.
+    With ``models.server`` set, the models are the box's model server's (whose Whisper holds
+    the clinic's vocabulary) and only the VAD and the phrase cache live here.
     """
+    if config.models.server is not None:
+        return _connect_resources(config, fixed_phrases, with_llm)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from voiceagent.speech.stt import WhisperSTT
     from voiceagent.speech.tts import PiperTTS
@@ -71,4 +75,38 @@ def load_resources(
     )
     return PipelineResources(
         stt=stt, tts=tts, phrases=phrases, vad_factory=lambda: WebRtcVAD(aggressiveness), llm=llm
+    )
+
+
+SERVER_WAIT_S = 120.0  # a model server started beside its workers is still loading
+
+
+def _connect_resources(
+    config: PipelineConfig, fixed_phrases: Sequence[str], with_llm: bool
+) -> PipelineResources:
+    from voiceagent.llm.timing import TimedLLM
+    from voiceagent.modelserver.client import (
+        ModelServerClient,
+        ModelServerUnavailable,
+        RemoteLLM,
+        RemoteSTT,
+        RemoteTTS,
+    )
+
+    assert config.models.server is not None
+    client = ModelServerClient(config.models.server)
+    info = client.wait_ready(SERVER_WAIT_S)
+    if with_llm and info.llm is None:
+        raise ModelServerUnavailable(
+            f"the model server at {client.url} has no LLM loaded; start it with one")
+    tts = RemoteTTS(client, info.sample_rate)
+    phrases = PhraseCache(tts)
+    phrases.warm(list(fixed_phrases), config.audio.channel_rate)
+    aggressiveness = config.vad.aggressiveness
+    log.info("event=pipeline_connected server=%s stt=%s tts=%s llm=%s", client.url, info.stt,
+             info.tts, info.llm if with_llm else "none")
+    return PipelineResources(
+        stt=RemoteSTT(client), tts=tts, phrases=phrases,
+        vad_factory=lambda: WebRtcVAD(aggressiveness),
+        llm=TimedLLM(RemoteLLM(client)) if with_llm else None,
     )

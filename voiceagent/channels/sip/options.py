@@ -37,6 +37,8 @@ class SipOptions:
     on_call_refused: Callable[[CallRecord], None] | None = None
     # False while the store cannot be written: new calls get 503 with Retry-After
     store_writable: Callable[[], bool] = lambda: True
+    # issue 16: one of several workers on a box; the box's admission decides busy (screen.py)
+    box_admits: Callable[[], bool] | None = None
     register_timeout_s: int = 300
     user_agent: str = "voiceagent"
     kept_records: int = 1000

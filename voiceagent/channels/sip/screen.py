@@ -28,6 +28,7 @@ KNOWN_CALL_TTL_S = 64.0  # 64*T1: a transaction's retransmissions are over by th
 STORE_RETRY_AFTER_S = 30
 SHUTDOWN_RETRY_AFTER_S = 30
 RATE_RETRY_AFTER_S = 60
+UNRECORDED_WORKER_FULL = "worker_full"  # another worker of the box takes the call
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class Capacity:
     pjsua_calls: Callable[[], int]  # pjsua call slots in use (any leg)
     accepting: Callable[[], bool]
     store_writable: Callable[[], bool]
+    # a worker of several on one box (``box/admission.py``): the box decides busy, and a full
+    # worker only passes the call to the dispatcher's next one (486, no record of its own)
+    box_admits: Callable[[], bool] | None = None
 
 
 class _Seen:
@@ -161,7 +165,8 @@ class Screen:
         if previous is None:
             self._refused.add(request.call_id, request.source, now)
             self._note(verdict, request)
-            if self.on_refused is not None and verdict.reason != "rate_limited":
+            if self.on_refused is not None and verdict.reason not in (
+                    "rate_limited", UNRECORDED_WORKER_FULL):
                 self.on_refused(Refusal(request.call_id, request.header("from") or "",
                                         request.source, verdict.reason, verdict.status))
         return verdict
@@ -175,8 +180,18 @@ class Screen:
         if not self.capacity.store_writable():
             return Verdict.respond(503, "store_unavailable",
                                    ("Retry-After", str(STORE_RETRY_AFTER_S)))
-        if (self.capacity.active_calls() >= self.max_calls
-                or self.capacity.pjsua_calls() >= self.call_slots):
+        worker_full = (self.capacity.active_calls() >= self.max_calls
+                       or self.capacity.pjsua_calls() >= self.call_slots)
+        box_admits = self.capacity.box_admits
+        if box_admits is not None:
+            if worker_full:
+                return Verdict.respond(486, UNRECORDED_WORKER_FULL)
+            if box_admits():
+                return Verdict.passed()
+            if self.overflow_target:
+                return Verdict.respond(302, "overflow", ("Contact", f"<{self.overflow_target}>"))
+            return Verdict.respond(600, "busy")  # Busy Everywhere: the dispatcher stops here
+        if worker_full:
             if self.overflow_target:
                 return Verdict.respond(302, "overflow", ("Contact", f"<{self.overflow_target}>"))
             return Verdict.respond(486, "busy")
