@@ -63,7 +63,8 @@ def test_sigkill_mid_call_then_restart_closes_the_call_and_leaves_a_callback(
         killed.wait(10)
         config = load_pipeline(config_path)
         frontdesk = FrontDesk.from_config(config)
-        open_call_log(config, frontdesk)  # the restart
+        restarted = open_call_log(config, frontdesk)  # the restart
+        restarted.health.stop()  # its store monitor has nothing to do in this test
         with frontdesk.store.transaction() as session:
             crashed = session.get(Call, crashed_id)
             live = session.get(Call, live_id)

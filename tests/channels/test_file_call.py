@@ -37,7 +37,8 @@ RATE = 8000
 def resources():
     res = load_resources(PipelineConfig.model_validate({"models": FAST_LLM_MODELS}))
     res.phrases.warm(SessionOptions().phrases(), RATE)
-    return res
+    yield res
+    res.close()
 
 
 def run(resources, dialog, segments, barge_in_ms=None, config=None, options=None):

@@ -25,7 +25,9 @@ def llm():
     from voiceagent.config.pipeline import LLMConfig
     from voiceagent.llm.llama import LlamaLLM
 
-    return LlamaLLM(LLMConfig(n_threads=2))
+    model = LlamaLLM(LLMConfig(n_threads=2))
+    yield model
+    model.close()
 
 
 @pytest.fixture

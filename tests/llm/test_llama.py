@@ -21,7 +21,9 @@ OTHER_SYSTEM = ChatMessage("system", "You are a pirate. Answer in one short sent
 
 @pytest.fixture(scope="module")
 def llm():
-    return LlamaLLM(LLMConfig(n_ctx=1024, temperature=0.0))
+    model = LlamaLLM(LLMConfig(n_ctx=1024, temperature=0.0))
+    yield model
+    model.close()
 
 
 def complete(llm, messages, **kw):

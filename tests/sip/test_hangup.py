@@ -23,6 +23,7 @@ from voiceagent.channels.sip import CallControl, CallInfo, SipEndpoint, SipOptio
 from voiceagent.channels.sip.handler import TransferOutcome
 from voiceagent.channels.sip.media_port import VOICED_RMS, frame_rms
 from voiceagent.channels.sip.pump import split_frames
+from voiceagent.speech.events import DtmfDigit
 
 pytestmark = [pytest.mark.sip, pytest.mark.slow]
 
@@ -51,7 +52,7 @@ class GoodbyeHandler:
             return frame
         return self.silence
 
-    def on_dtmf(self, digit: str) -> None:
+    def on_dtmf(self, key: DtmfDigit) -> None:
         pass
 
     def on_transfer(self, outcome: TransferOutcome) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from voiceagent.channels.sip.handler import TransferOutcome
 from voiceagent.channels.sip.media_port import FrameExchange, ReplyLatencyMeter
-from voiceagent.channels.sip.pump import CallPump, DtmfEvent, TransferEvent, split_frames
+from voiceagent.channels.sip.pump import CallPump, TransferEvent, split_frames
+from voiceagent.speech.events import DtmfDigit
 
 pytestmark = pytest.mark.unit
 
@@ -80,8 +81,8 @@ class RecordingHandler:
     def pull_frame(self) -> bytes | None:
         return self.replies.pop(0) if self.replies else None
 
-    def on_dtmf(self, digit: str) -> None:
-        self.events.append(digit)
+    def on_dtmf(self, key: DtmfDigit) -> None:
+        self.events.append(key.digit)
 
     def on_transfer(self, outcome: TransferOutcome) -> None:
         self.events.append(outcome)
@@ -107,7 +108,7 @@ def test_pump_plays_the_prelude_then_the_handler_and_hangs_up_when_drained() -> 
     hangups: list[str] = []
     pump = CallPump("c1", exchange, handler, hangups.append, prelude_pcm=b"\x07" * FRAME)
     pump.start()
-    pump.post(DtmfEvent("0"))
+    pump.post(DtmfDigit("0"))
     pump.post(TransferEvent(TransferOutcome.NO_ANSWER))
     pump.hangup_when_drained("completed")
     sent = [f[0] for f in drive(exchange, 40) if f != bytes(FRAME)]

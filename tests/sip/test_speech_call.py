@@ -26,6 +26,7 @@ def test_caller_is_transcribed_and_hears_the_spoken_reply(
 ) -> None:
     config = sip_config(tmp_path)
     resources = load_resources(config)
+    peers.append(resources)  # closed (the LLM's thread ends) after everything else
     resources.phrases.warm(list(SessionOptions().phrases()), config.audio.channel_rate)
     call_log = MemoryCallLog()
     handlers: list[SpeechCallHandler] = []

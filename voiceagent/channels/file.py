@@ -32,6 +32,7 @@ from voiceagent.audio.wavfile import WavFormatError, read_wav, write_wav
 from voiceagent.config.pipeline import PipelineConfig, default_pipeline_path, load_pipeline
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import Dialog
+from voiceagent.speech.events import DtmfDigit
 from voiceagent.speech.latency import TurnLatency
 from voiceagent.speech.memory_log import MemoryCallLog
 from voiceagent.speech.resources import PipelineResources
@@ -59,10 +60,19 @@ class FileChannel:
 
 
 @dataclass(frozen=True)
+class KeyPresses:
+    """A caller turn made of keys (DTMF), one pressed every ``every_ms`` over silence."""
+
+    keys: str
+    every_ms: int = 200
+
+
+@dataclass(frozen=True)
 class CallScript:
     """What the caller plays and when."""
 
-    segments: Sequence[np.ndarray]  # int16 at the channel rate, one per caller turn
+    # one per caller turn: int16 audio at the channel rate, or keys pressed
+    segments: Sequence[np.ndarray | KeyPresses]
     gap_ms: int = 500  # pause between the agent's reply and the caller's next segment
     barge_in_ms: int | None = None  # start the next segment this long into the agent's reply
     tail_ms: int = 1000  # listen this long after the last reply
@@ -87,7 +97,7 @@ def play_call(
     silence = bytes(frame_bytes(channel.rate, frame_ms))
     agent: list[bytes] = []
     caller: list[bytes] = []
-    queue: list[bytes] = []  # frames of the segment being played
+    queue: list[tuple[bytes, str]] = []  # frames of the segment being played, key pressed
     next_segment = 0
     waiting_since: float | None = 0.0  # media ms when we started waiting for the agent
     turns_before = 0
@@ -109,11 +119,8 @@ def play_call(
                 reply_started_at,
                 first=next_segment == 0,
             ):
-                segment = script.segments[next_segment]
-                pcm = g711.decode(
-                    g711.encode(segment.astype("<i2").tobytes(), script.codec), script.codec
-                )
-                queue = list(split_frames(pcm, channel.rate, frame_ms))
+                queue = _caller_frames(script.segments[next_segment], script, channel.rate,
+                                       frame_ms, silence)
                 next_segment += 1
                 waiting_since = None
                 reply_started_at = None
@@ -122,9 +129,11 @@ def play_call(
                 session, now, waiting_since, turns_before, script.tail_ms
             ):
                 break
-        frame = queue.pop(0) if queue else silence
-        if not queue and waiting_since is None and frame is not silence:
+        frame, key = queue.pop(0) if queue else (silence, "")
+        if not queue and waiting_since is None:  # the caller's turn was just played out
             waiting_since = now + frame_ms
+        if key:
+            session.key(DtmfDigit(key))
         if script.echo and agent:
             frame = _mix(frame, agent[-1], script.echo)
         session.feed(frame)
@@ -150,6 +159,20 @@ def play_call(
         session.hangup()
     session.close()
     return CallResult(b"".join(agent), b"".join(caller), tick * frame_ms, time.monotonic() - t0)
+
+
+def _caller_frames(segment: np.ndarray | KeyPresses, script: CallScript, rate: int,
+                   frame_ms: int, silence: bytes) -> list[tuple[bytes, str]]:
+    """One caller turn as frames, each with the key pressed just before it ("" for none)."""
+    if isinstance(segment, KeyPresses):
+        every = max(1, segment.every_ms // frame_ms)
+        frames: list[tuple[bytes, str]] = []
+        for key in segment.keys:
+            frames.append((silence, key))
+            frames.extend((silence, "") for _ in range(every - 1))
+        return frames
+    pcm = g711.decode(g711.encode(segment.astype("<i2").tobytes(), script.codec), script.codec)
+    return [(frame, "") for frame in split_frames(pcm, rate, frame_ms)]
 
 
 def _mix(frame: bytes, echo: bytes, gain: float) -> bytes:
@@ -365,6 +388,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
     options = SessionOptions()
     name = getattr(args, "dialog", "minimal")
     write_through: CallLog | None = None
+    stop_store_monitor: Callable[[], None] | None = None
     dialog: Dialog
     try:
         if dialog_factory is None and name == "frontdesk":
@@ -379,7 +403,7 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
                     fixed = fixed.replace(tzinfo=agent.frontdesk.clinic.tz)
                 agent.frontdesk.clock = lambda: fixed  # type: ignore[assignment,return-value]
             resources, dialog = agent.resources, agent.frontdesk.dialog(channel="phone")
-            write_through = agent.call_log
+            write_through, stop_store_monitor = agent.call_log, agent.store_health.stop
         else:
             resources = load_resources(config)
             dialog = (dialog_factory or DIALOGS[name])(config, resources)
@@ -394,13 +418,24 @@ def run_call(args: argparse.Namespace, dialog_factory: DialogFactory | None = No
             file=sys.stderr,
         )
         return 2
-    call_log = MemoryCallLog(write_through=write_through)
-    recording = getattr(args, "recording", None)
-    channel = FileChannel(rate=rate, recording_path=str(recording.resolve()) if recording else None)
-    session = CallSession(resources, dialog, channel, call_log, config, options)
     script = CallScript(
         segments=segments, gap_ms=args.gap_ms, barge_in_ms=args.barge_in_ms, codec=args.codec
     )
+    try:
+        return _play_and_report(args, config, rate, resources, dialog, options, script,
+                                MemoryCallLog(write_through=write_through))
+    finally:  # the LLM's thread and the store monitor end with the command
+        resources.close()
+        if stop_store_monitor is not None:
+            stop_store_monitor()
+
+
+def _play_and_report(args: argparse.Namespace, config: PipelineConfig, rate: int,
+                     resources: PipelineResources, dialog: Dialog, options: SessionOptions,
+                     script: CallScript, call_log: MemoryCallLog) -> int:
+    recording = getattr(args, "recording", None)
+    channel = FileChannel(rate=rate, recording_path=str(recording.resolve()) if recording else None)
+    session = CallSession(resources, dialog, channel, call_log, config, options)
     result = play_call(session, channel, script, fast=args.fast)
     write_wav(args.out, result.agent_audio, rate)
     if recording is not None:

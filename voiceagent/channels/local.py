@@ -126,6 +126,7 @@ def run_talk(args: argparse.Namespace) -> int:
         session.hangup()
     finally:
         session.close()
+        resources.close()  # the LLM's thread
     return 0
 
 

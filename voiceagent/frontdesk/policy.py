@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 
 from voiceagent.dialog.calllog import CallLog
+from voiceagent.dialog.keypad import keypad_text
 from voiceagent.dialog.protocol import DialogEvent, EndCall, ExpectedInput, UserTurn
 from voiceagent.frontdesk import prompts
 from voiceagent.frontdesk import router as intents
@@ -147,7 +148,7 @@ class FrontDeskDialog:
             return
         text = (turn.text or "").strip()
         if turn.dtmf and not text:
-            text = " ".join(turn.dtmf)
+            text = keypad_text(turn.dtmf, self.expected_input())
         if turn.no_speech or not text or turn.confidence < MIN_CONFIDENCE:
             yield from self.conv.say(f"{prompts.DID_NOT_CATCH} {self.state.last_prompt}".strip(),
                                      prompt=self.state.last_prompt)

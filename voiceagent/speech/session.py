@@ -57,11 +57,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol, cast
 
-from voiceagent.audio.frames import rms_dbfs, split_frames, trim_silence
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import (
@@ -69,137 +65,29 @@ from voiceagent.dialog.protocol import (
     DialogEvent,
     EndCall,
     ReplyText,
-    ToolCall,
-    ToolResult,
     Transfer,
     UserTurn,
 )
-from voiceagent.dialog.speculation import SpeculationDiscarded, SpeculativeDialog, gated
-from voiceagent.speech.clauses import split_clauses
+from voiceagent.dialog.speculation import SpeculativeDialog
+from voiceagent.speech.backchannel import is_backchannel
+from voiceagent.speech.bargein import BargeInCandidate, Verdict
+from voiceagent.speech.channel_io import ChannelIO
 from voiceagent.speech.endpointing import Endpointer, TurnEvent
-from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
-from voiceagent.speech.playback import Clause, Player, Reply
+from voiceagent.speech.events import DtmfDigit
+from voiceagent.speech.fillers import Fillers
+from voiceagent.speech.generation import ReplySettings, ReplyWriter
+from voiceagent.speech.keypad import KeypadEntry, KeypadTurn
+from voiceagent.speech.latency import TurnLatency
+from voiceagent.speech.limits import CallLimits, LimitAction
+from voiceagent.speech.playback import Player, Reply
 from voiceagent.speech.resources import PipelineResources
+from voiceagent.speech.session_options import SessionOptions, SessionStats
 from voiceagent.speech.stt import Transcript
 from voiceagent.speech.transcriber import StreamingTranscriber
-from voiceagent.speech.tts import synthesize_at
+from voiceagent.speech.turn import CallerTurn, respond
+from voiceagent.speech.workers import Workers
 
 log = logging.getLogger("voiceagent.session")
-
-BACKCHANNEL_WORDS = frozenset(
-    {
-        "mm",
-        "mhm",
-        "mm-hm",
-        "mmhmm",
-        "hm",
-        "hmm",
-        "uh-huh",
-        "uh",
-        "um",
-        "ah",
-        "oh",
-        "huh",
-        "yeah",
-        "right",
-        "okay",
-        "ok",
-        "i",
-        "see",
-    }
-)
-
-
-def is_backchannel(text: str) -> bool:
-    """Only listener noises ("mm-hm", "uh-huh, right"): the caller is not taking the floor."""
-    words = [w.strip(".,!?;:").lower() for w in text.split()]
-    words = [w for w in words if w]
-    return all(w in BACKCHANNEL_WORDS for w in words)
-
-
-class ChannelIO(Protocol):
-    """What the session needs to know about, and ask of, the channel carrying the call."""
-
-    channel: str  # 'sip', 'local', 'file'
-    rate: int  # PCM rate of the frames fed and read: 8000 or 16000
-    caller_id: str | None
-    recording_path: str | None  # where the channel records the call, if it does
-
-    def end_call(self, reason: str) -> None:
-        """Hang up (called after the last agent audio has been read)."""
-        ...
-
-    def transfer(self, target: str, summary: str) -> None:
-        """Hand the call to a person. A channel that can tell whether anyone picked up sets
-        ``reports_transfer_result`` and calls :meth:`CallSession.transfer_result`; for the
-        others the call ends at once as transferred."""
-        ...
-
-
-@dataclass(frozen=True)
-class SessionOptions:
-    """Behaviour that is not in pipeline.yaml (channels may tune it)."""
-
-    barge_in: bool = True  # False: half duplex (a speaker next to the microphone)
-    barge_in_min_dbfs: float = -50.0  # quieter speech (line noise) never interrupts
-    pre_roll_ms: int = 240  # audio kept from before the speech start decision
-    echo_tail_ms: int = 200  # half duplex: speech starting this soon after agent audio is echo
-    ack_phrase: str = "One moment while I check."
-    goodbye_silence: str = "I haven't heard from you, so I'll end the call now. Goodbye."
-    goodbye_max_length: str = "I'm sorry, we have reached the time limit for this call. Goodbye."
-    # said at once when the reply's audio is not ready ``filler_after_ms`` after the endpoint
-    # (once more that long if its first clause is being synthesized by then); the phrase
-    # cache must hold them; () disables. Short ones: the answer waits while one plays.
-    fillers: tuple[str, ...] = ("Got it.", "Alright.")
-    filler_after_ms: int = 150
-
-    def phrases(self) -> list[str]:
-        """The fixed phrases to synthesize once at start-up."""
-        return [self.ack_phrase, self.goodbye_silence, self.goodbye_max_length, *self.fillers]
-
-
-@dataclass
-class SessionStats:
-    """Counters for the call report. ``speculations``: pauses at which the final STT pass
-    (and, for a dialog with checkpoint/restore, the reply) started before the endpoint;
-    ``speculations_used``: replies prepared in a pause and released at the endpoint;
-    ``speculations_discarded``: replies thrown away because the caller went on."""
-
-    turns: int = 0
-    speculations: int = 0  # replies (or final STT passes) started in a pause
-    speculations_used: int = 0
-    speculations_discarded: int = 0
-    barge_ins: int = 0
-    false_barge_ins: int = 0  # playback paused, then resumed (no words, a backchannel)
-    ignored_noises: int = 0  # speech during playback too short or quiet to interrupt
-    reprompts: int = 0
-    acknowledgements: int = 0
-    fillers: int = 0  # turns that began with a filler because the answer was not ready
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-@dataclass
-class _Turn:
-    transcriber: StreamingTranscriber
-    start_ms: float
-    barge_in: bool = False
-    interrupted: Reply | None = None
-    reply: Reply | None = None
-    trace: TurnLatency = field(default_factory=TurnLatency)
-    clock: TraceClock | None = None
-    speech_end_ms: float = 0.0
-
-
-@dataclass
-class _Candidate:
-    """Caller speech during playback that may become a barge-in."""
-
-    frames: list[bytes]
-    speech_ms: float = 0.0
-    loud_ms: float = 0.0
-
 
 class CallSession:
     """One call: caller frames in, agent frames out, dialog in between (see module doc)."""
@@ -231,28 +119,34 @@ class CallSession:
         self.outcome = ""
         self.turn_traces: list[TurnLatency] = []
         self._tag = uuid.uuid4().hex[:8]
-        self._replies = ThreadPoolExecutor(1, thread_name_prefix=f"call-{self._tag}-reply")
-        self._stt_pool = _CountingExecutor(f"call-{self._tag}-stt")
+        self.workers = Workers(self._tag, self._job_failed)
+        self.writer = ReplyWriter(
+            resources,
+            ReplySettings(self.rate, self.frame_ms, config.models.tts.first_clause_max_words,
+                          config.endpointing.ack_after_ms, self.options.ack_phrase),
+            self.player, self.workers, self.ended,
+            record_tool=lambda name, args, result: self.call_log.add_tool_call(
+                self.call_id, name, args, result),
+            hand_over=self._hand_over, after_reply=self._after_reply,
+            acknowledged=self._count_acknowledgement,
+        )
         self._lock = threading.RLock()
-        self._count_lock = threading.Lock()
         self._frames_in = 0
         self._anchor_media_ms = 0.0
         self._anchor_wall = time.monotonic()
         self._preroll: collections.deque[bytes] = collections.deque(
             maxlen=max(1, self.options.pre_roll_ms // self.frame_ms)
         )
-        self._turn: _Turn | None = None
-        self._candidate: _Candidate | None = None
-        self._busy = 0
-        self._pending_jobs = 0
-        self._last_activity_ms = 0.0
-        self._silences = 0
+        self._turn: CallerTurn | None = None
+        self._candidate: BargeInCandidate | None = None
+        self.limits = CallLimits(config.endpointing)
         self._closing = False
-        self._turn_index = 0
         self.idle_since_ms: float | None = None  # media time the agent last went quiet
-        self._filler_due: tuple[Reply, float, bool] | None = None  # reply, due, postponed
-        self._filler_index = 0
+        self.fillers = Fillers(resources.phrases, self.options.fillers,
+                               self.options.filler_after_ms, self.rate, self.frame_ms)
         self._agent_audio_ms = -1e9  # media time of the last agent frame sent
+        self._keypad = KeypadEntry(self.options.keypad_timeout_ms)
+        self._keyed_over: Reply | None = None  # the reply the caller's first key stopped
 
     # ----------------------------------------------------------------- channel API
 
@@ -266,7 +160,7 @@ class CallSession:
         reply = Reply()
         reply.released.set()
         self.player.play(reply)
-        self._submit(self._speak_events, reply, self.dialog.greeting, True)
+        self.workers.submit(self.writer.speak, reply, self.dialog.greeting, True)
 
     def transfer_result(self, connected: bool) -> None:
         """The channel's word on the last transfer: connected ends the session; otherwise
@@ -277,7 +171,7 @@ class CallSession:
         reply = Reply()
         reply.released.set()
         self.player.play(reply)
-        self._submit(self._speak_events, reply, self.dialog.transfer_failed, False)
+        self.workers.submit(self.writer.speak, reply, self.dialog.transfer_failed, False)
 
     def now_ms(self) -> float:
         """Media time of the call (ms): frames fed, plus wall time since the last frame."""
@@ -285,15 +179,15 @@ class CallSession:
 
     def busy(self) -> bool:
         """A worker is computing (a virtual-clock channel must then run in real time)."""
-        return self._busy > 0 or self._stt_pool.pending > 0
+        return self.workers.busy()
 
     def has_jobs(self) -> bool:
         """A worker job exists (perhaps only waiting for playback or the endpoint)."""
-        return self._pending_jobs > 0
+        return self.workers.has_jobs()
 
     def agent_idle(self) -> bool:
         """Nothing queued, computing or playing for the agent."""
-        return self._pending_jobs == 0 and not self.player.active()
+        return not self.workers.has_jobs() and not self.player.active()
 
     def read(self) -> bytes:
         """The next agent frame (PCM16 at the channel rate); silence when the agent is quiet."""
@@ -317,23 +211,42 @@ class CallSession:
             if self._turn is not None:
                 self._turn.transcriber.add(frame)
             elif self._candidate is not None:
-                self._candidate.frames.append(frame)
-                if speech:
-                    self._candidate.speech_ms += self.frame_ms
-                    if rms_dbfs(frame) >= self.options.barge_in_min_dbfs:
-                        self._candidate.loud_ms += self.frame_ms
+                self._candidate.add(frame, speech)
             for boundary in events:
                 self._on_boundary(
                     boundary.event, boundary.at_ms, boundary.speech_end_ms, boundary.speech_start_ms
                 )
             self._check_barge_in()
-            self._check_filler(start + self.frame_ms)
+            if self.fillers.check(start + self.frame_ms):
+                self.stats.fillers += 1
+            keyed = self._keypad.due(start + self.frame_ms)
+            if keyed is not None:
+                self._keypad_turn(keyed)
             self._check_timers(start + self.frame_ms)
-            if self.agent_idle() and self._turn is None:
+            if self.agent_idle() and self._turn is None and not self._keypad.active():
                 if self.idle_since_ms is None:
                     self.idle_since_ms = start + self.frame_ms
             else:
                 self.idle_since_ms = None
+
+    def key(self, key: DtmfDigit) -> None:
+        """A key the caller pressed (from the thread that feeds audio). Keys are caller
+        input like speech: the first one stops the agent talking, and a complete entry (see
+        :mod:`voiceagent.speech.keypad`) reaches the dialog as ``UserTurn.dtmf``."""
+        with self._lock:
+            if self.ended.is_set() or self._closing:
+                return
+            now = self.now_ms()
+            self.limits.caller_answered(now)
+            if self.player.active() and self._keyed_over is None:
+                reply = self.player.current
+                self.player.pause()
+                if reply is not None:
+                    reply.truncated = True  # frees the reply worker for the keyed turn
+                    self._keyed_over = reply
+            turn = self._keypad.press(key, now, self.endpointer.expected)
+            if turn is not None:
+                self._keypad_turn(turn)
 
     def hangup(self) -> None:
         """The caller hung up: stop everything and close the record."""
@@ -346,8 +259,7 @@ class CallSession:
 
     def close(self) -> None:
         """Release the worker threads (after ``ended``)."""
-        self._replies.shutdown(wait=False, cancel_futures=True)
-        self._stt_pool.shutdown()
+        self.workers.close()
 
     # ----------------------------------------------------------------- turn logic (media thread)
 
@@ -363,15 +275,11 @@ class CallSession:
                 # audible is its own echo
                 self.endpointer.reset()
                 return
-            self._last_activity_ms = at_ms
+            self.limits.activity(at_ms)
             if self.player.active() and self.options.barge_in:
-                self._candidate = _Candidate(frames=list(self._preroll))
-                self._candidate.speech_ms = self.config.vad.speech_start_ms
-                self._candidate.loud_ms = sum(
-                    self.frame_ms
-                    for f in self._preroll
-                    if rms_dbfs(f) >= self.options.barge_in_min_dbfs
-                )
+                self._candidate = BargeInCandidate.starting(
+                    list(self._preroll), self.config.vad.speech_start_ms, self.frame_ms,
+                    self.options.barge_in_min_dbfs)
             else:
                 self._open_turn(list(self._preroll), at_ms)
             return
@@ -384,7 +292,7 @@ class CallSession:
         if event is TurnEvent.PAUSE:
             self._speculate(turn, speech_end_ms)
         elif event is TurnEvent.RESUME:
-            self._last_activity_ms = at_ms
+            self.limits.activity(at_ms)
             if turn.reply is not None:
                 turn.reply.cancelled = True
                 turn.reply.discarded = True
@@ -394,15 +302,15 @@ class CallSession:
             turn.transcriber.keep_pending()
         elif event is TurnEvent.ENDPOINT:
             self._turn = None
-            self._last_activity_ms = at_ms
+            self.limits.activity(at_ms)
             self._end_turn(turn, speech_end_ms)
 
-    def _open_turn(self, frames: list[bytes], at_ms: float, barge_in: bool = False) -> _Turn:
-        transcriber = StreamingTranscriber(self.res.stt, self.rate, self._stt_pool)
+    def _open_turn(self, frames: list[bytes], at_ms: float, barge_in: bool = False) -> CallerTurn:
+        transcriber = StreamingTranscriber(self.res.stt, self.rate, self.workers.stt)
         for frame in frames:
             transcriber.add(frame)
-        self._turn = _Turn(transcriber=transcriber, start_ms=at_ms, barge_in=barge_in)
-        self._silences = 0
+        self._turn = CallerTurn(transcriber=transcriber, start_ms=at_ms, barge_in=barge_in)
+        self.limits.caller_answered(at_ms)
         return self._turn
 
     def _check_barge_in(self) -> None:
@@ -414,9 +322,7 @@ class CallSession:
             self._candidate = None
             self._open_turn(cand.frames, self.now_ms())
             return
-        if cand.speech_ms >= self.ep_cfg.barge_in_min_ms:
-            if cand.loud_ms < self.ep_cfg.barge_in_min_ms / 2:
-                return  # quiet: line noise or a distant voice, not the caller talking over us
+        if cand.verdict(self.ep_cfg.barge_in_min_ms) is Verdict.INTERRUPT:
             self.player.pause()
             self._candidate = None
             reply = self.player.current
@@ -427,98 +333,75 @@ class CallSession:
             self.stats.barge_ins += 1
             log.info("event=barge_in call_id=%s speech_ms=%d", self.call_id, cand.speech_ms)
 
-    def _check_filler(self, now: float) -> None:
-        due = self._filler_due
-        if due is None or now < due[1]:
-            return
-        reply, _at, postponed = due
-        self._filler_due = None
-        if reply.clauses or reply.cancelled or not self.options.fillers:
-            return  # the answer is ready (or gone): no filler
-        if reply.synthesizing and not postponed:
-            # the answer's first clause is in the TTS: its audio is a synthesis away, and a
-            # filler now would hold it back for the filler's whole length; wait once more
-            self._filler_due = (reply, now + self.options.filler_after_ms, True)
-            return
-        text = self.options.fillers[self._filler_index % len(self.options.fillers)]
-        audio = self.res.phrases.get(text, self.rate)  # never synthesize on the media thread
-        if audio is None:
-            return
-        audio = trim_silence(audio, self.rate)  # the answer follows without a gap
-        self._filler_index += 1
-        self.stats.fillers += 1
-        frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))
-        reply.clauses.append(Clause(text=text, content=False, frames=frames, from_dialog=False))
+    def _keypad_turn(self, turn: KeypadTurn) -> None:
+        interrupted, self._keyed_over = self._keyed_over, None
+        self.workers.submit(self._answer_keys, turn, interrupted)
 
-    def _check_timers(self, now: float) -> None:
-        if now >= self.ep_cfg.max_call_s * 1000 and not self._closing:
-            self._closing = True
-            self._say_and_end(self.options.goodbye_max_length, "max_call_length")
-            return
-        idle = self._turn is None and self._candidate is None and self.agent_idle()
-        if not idle:
-            if self._pending_jobs or self.player.active():
-                self._last_activity_ms = now
-            return
-        if now - self._last_activity_ms < self.ep_cfg.reprompt_after_s * 1000:
-            return
-        self._last_activity_ms = now
-        self._silences += 1
-        if self._silences > self.ep_cfg.hangup_after_reprompts:
-            self._closing = True
-            self._say_and_end(self.options.goodbye_silence, "caller_silent")
-            return
-        self.stats.reprompts += 1
+    def _answer_keys(self, turn: KeypadTurn, interrupted: Reply | None) -> None:
+        """A keyed entry: the dialog's reply to it, like a spoken turn without the STT."""
+        if interrupted is not None:
+            spoken = interrupted.spoken_text()
+            self.player.stop()
+            interrupted.cancelled = True
+            self.dialog.interrupted(spoken)
+        self.stats.turns += 1
+        self.call_log.add_turn(self.call_id, "caller", f"[keys] {turn.keys}")
         reply = Reply()
         reply.released.set()
         self.player.play(reply)
-        count = self._silences
-        self._submit(self._speak_events, reply, lambda: self.dialog.silence(count), False)
+        user = UserTurn(text="", dtmf=turn.keys)
+        if not self.writer.speak(reply, lambda: self.dialog.respond(user), False):
+            return
+        self.writer.wait_first_audio(reply)
+        self.call_log.add_turn(self.call_id, "agent", reply.full_text())
 
-    def _speculate(self, turn: _Turn, speech_end_ms: float) -> None:
+    def _check_timers(self, now: float) -> None:
+        quiet = (self._turn is None and self._candidate is None and not self._keypad.active()
+                 and self.agent_idle())
+        if self.workers.has_jobs() or self.player.active():
+            self.limits.activity(now)
+        action = self.limits.check(now, quiet)
+        if action is LimitAction.END_MAX_LENGTH:
+            self._closing = True
+            self._say_and_end(self.options.goodbye_max_length, action.value)
+        elif action is LimitAction.END_SILENT:
+            self._closing = True
+            self._say_and_end(self.options.goodbye_silence, action.value)
+        elif action is LimitAction.REPROMPT:
+            self.stats.reprompts += 1
+            reply = Reply()
+            reply.released.set()
+            self.player.play(reply)
+            count = self.limits.silences
+            self.workers.submit(self.writer.speak, reply, lambda: self.dialog.silence(count),
+                                False)
+
+    def _speculate(self, turn: CallerTurn, speech_end_ms: float) -> None:
         turn.transcriber.decode_to_pause()
         self.stats.speculations += 1
         if turn.barge_in or not isinstance(self.dialog, SpeculativeDialog):
             return  # only the STT pass is speculated
-        reply = self._new_turn_reply(turn, speech_end_ms, speculative=True)
-        self._submit(self._answer, turn, reply)
+        reply = turn.new_reply(speech_end_ms, True, self.now_ms)
+        self.workers.submit(self._answer, turn, reply)
 
-    def _end_turn(self, turn: _Turn, speech_end_ms: float) -> None:
+    def _end_turn(self, turn: CallerTurn, speech_end_ms: float) -> None:
         self.stats.turns += 1
-        self._turn_index += 1
         if turn.reply is not None and turn.clock is not None:
             turn.clock.mark("endpoint")
             turn.trace.speculative = True
             self.stats.speculations_used += 1
             self.player.play(turn.reply)
             turn.reply.released.set()
-            self._filler_due = (turn.reply, self.now_ms() + self.options.filler_after_ms, False)
+            self.fillers.schedule(turn.reply, self.now_ms())
             return
-        reply = self._new_turn_reply(turn, speech_end_ms, speculative=False)
+        reply = turn.new_reply(speech_end_ms, False, self.now_ms)
         assert turn.clock is not None
         turn.clock.mark("endpoint")
         if not turn.barge_in:
             self.player.play(reply)
             reply.released.set()
-            self._filler_due = (reply, self.now_ms() + self.options.filler_after_ms, False)
-        self._submit(self._answer, turn, reply)
-
-    def _new_turn_reply(self, turn: _Turn, speech_end_ms: float, speculative: bool) -> Reply:
-        turn.speech_end_ms = speech_end_ms
-        turn.trace = TurnLatency(barge_in=turn.barge_in)
-        turn.clock = TraceClock(turn.trace, speech_end_ms, self.now_ms)
-        reply = Reply(speculative=speculative)
-        clock = turn.clock
-
-        def on_audio(content: bool) -> None:
-            if content:
-                clock.mark_together("first_audio_out", "first_content_audio_out")
-            else:
-                clock.mark("first_audio_out")
-
-        reply.on_audio_out = on_audio
-        turn.reply = reply
-        return reply
+            self.fillers.schedule(reply, self.now_ms())
+        self.workers.submit(self._answer, turn, reply)
 
     def _say_and_end(self, text: str, outcome: str) -> None:
         self.player.stop()
@@ -530,37 +413,15 @@ class CallSession:
             yield ReplyText(text, content=False)
             yield EndCall(outcome)
 
-        self._submit(self._speak_events, reply, events, True)
+        self.workers.submit(self.writer.speak, reply, events, True)
 
     # ----------------------------------------------------------------- workers
 
-    def _submit(self, fn: Any, *args: Any) -> None:
-        with self._count_lock:
-            self._pending_jobs += 1
+    def _job_failed(self) -> None:
+        log.exception("event=session_error call_id=%s", self.call_id)
+        self.writer.apologize()
 
-        def run() -> None:
-            self._busy += 1
-            try:
-                fn(*args)
-            except Exception:
-                log.exception("event=session_error call_id=%s", self.call_id)
-                self._speak_error()
-            finally:
-                self._busy -= 1
-                with self._count_lock:
-                    self._pending_jobs -= 1
-
-        self._replies.submit(run)
-
-    def _speak_error(self) -> None:
-        # a crash inside the dialog or a model must not leave the caller in silence
-        reply = Reply()
-        reply.released.set()
-        self._add_clause(reply, "Sorry, I had a problem there. Could you say that again?", False)
-        reply.generated = True
-        self.player.play(reply)
-
-    def _answer(self, turn: _Turn, reply: Reply) -> None:
+    def _answer(self, turn: CallerTurn, reply: Reply) -> None:
         """Final transcript, then the dialog's reply, synthesized clause by clause."""
         clock = turn.clock
         assert clock is not None
@@ -582,31 +443,11 @@ class CallSession:
             confidence=transcript.confidence,
             no_speech=transcript.no_speech,
         )
-        checkpoint = (
-            self.dialog.checkpoint() if isinstance(self.dialog, SpeculativeDialog) else None
-        )
-
-        def confirmed() -> None:  # the dialog's effects wait here for the endpoint
-            if not self._wait_release(reply):
-                raise SpeculationDiscarded
-
-        set_current_trace(clock)
-        try:
-            with gated(confirmed):
-                completed = self._speak_events(
-                    reply, lambda: self.dialog.respond(user), False, clock
-                )
-        except SpeculationDiscarded:
-            completed = False
-        finally:
-            set_current_trace(None)
-        if not completed:
-            if checkpoint is not None and reply.discarded:
-                cast(SpeculativeDialog, self.dialog).restore(checkpoint)
+        if not respond(self.dialog, self.writer, reply, user, clock):
             return
         self._log_turn(turn, reply)
 
-    def _decide_barge_in(self, turn: _Turn, transcript: Transcript) -> None:
+    def _decide_barge_in(self, turn: CallerTurn, transcript: Transcript) -> None:
         old = turn.interrupted
         if transcript.no_speech or is_backchannel(transcript.text):
             # a cough or "mm-hm": the caller is listening, carry on with the reply
@@ -622,184 +463,32 @@ class CallSession:
             old.cancelled = True
         self.dialog.interrupted(spoken)
 
-    def _speak_events(
-        self,
-        reply: Reply,
-        make_events: Any,
-        cache_all: bool,
-        clock: TraceClock | None = None,
-    ) -> bool:
-        """Run a dialog event stream into ``reply``; returns False if it was cancelled."""
-        events: Iterator[DialogEvent] = make_events()
-        pending_call: ToolCall | None = None
-        ack_timer: threading.Timer | None = None
-        first_clause = True
-        try:
-            for event in events:
-                if reply.cancelled:
-                    return False
-                if reply.truncated:
-                    break
-                if isinstance(event, ReplyText):
-                    if ack_timer is not None:
-                        ack_timer.cancel()
-                    if clock is not None and clock.trace.llm_first_token is None:
-                        clock.mark("llm_first_token")
-                    for text in (
-                        split_clauses(event.text, self.config.models.tts.first_clause_max_words)
-                        if first_clause
-                        else [event.text]
-                    ):
-                        if reply.cancelled:
-                            return False
-                        if reply.truncated:
-                            break
-                        if clock is not None:
-                            clock.mark("first_clause_ready")
-                        self._add_clause(reply, text, event.content, cache=cache_all, clock=clock)
-                    first_clause = False
-                    continue
-                if isinstance(event, ToolCall):
-                    # a record of the dialog's work: its effects wait in before_effect(), and
-                    # only a dialog that can roll back (SpeculativeDialog) runs unconfirmed
-                    pending_call = event
-                    ack_timer = threading.Timer(
-                        self.ep_cfg.ack_after_ms / 1000.0, self._acknowledge, args=(reply,)
-                    )
-                    ack_timer.daemon = True
-                    ack_timer.start()
-                    continue
-                if isinstance(event, ToolResult):
-                    if ack_timer is not None:
-                        ack_timer.cancel()
-                        ack_timer = None
-                    arguments = pending_call.arguments if pending_call else {}
-                    result = {"ok": event.ok, "data": event.data, "reason": event.reason}
-                    self._when_released(
-                        reply,
-                        lambda name=event.name, args=arguments, res=result: (
-                            self.call_log.add_tool_call(self.call_id, name, args, res)
-                        ),
-                    )
-                    pending_call = None
-                    continue
-                # ending or handing over the call: never before the endpoint
-                if not self._wait_release(reply):
-                    return False
-                if isinstance(event, Transfer):
-                    reply.generated = True
-                    self._wait_played(reply)
-                    self.channel.transfer(event.target, event.summary)
-                    if not getattr(self.channel, "reports_transfer_result", False):
-                        self._finish("transferred", notify_channel=False)
-                    return True
-                elif isinstance(event, EndCall):
-                    reply.generated = True
-                    self._closing = True
-                    self._wait_played(reply)
-                    self._finish(event.reason, notify_channel=True)
-                    return True
-            if not self._wait_release(reply):
-                return False
-            return not reply.cancelled
-        finally:
-            if ack_timer is not None:
-                ack_timer.cancel()
-            close = getattr(events, "close", None)
-            if close is not None:
-                close()
-            reply.generated = True
-            if clock is not None:
-                set_current_trace(None)
-
-    def _wait_release(self, reply: Reply) -> bool:
-        if not reply.released.is_set():
-            self._busy -= 1  # waiting for the endpoint is not work
-            try:
-                reply.released.wait()
-            finally:
-                self._busy += 1
-        if reply.cancelled:
-            return False
-        commits, reply.on_commit = reply.on_commit, []
-        for commit in commits:
-            commit()
-        return True
-
-    def _when_released(self, reply: Reply, record: Any) -> None:
-        """Run ``record`` now if the reply is released, else once it is (in order)."""
-        reply.on_commit.append(record)
-        if reply.released.is_set():
-            self._wait_release(reply)
-
-    def _wait_played(self, reply: Reply, limit_s: float = 120.0) -> None:
-        self._busy -= 1  # waiting for the media thread is not work
-        try:
-            deadline = time.monotonic() + limit_s
-            while not reply.played_out.wait(0.05):
-                if self.ended.is_set() or reply.cancelled or time.monotonic() > deadline:
-                    return
-        finally:
-            self._busy += 1
-
-    def _acknowledge(self, reply: Reply) -> None:
-        if reply.cancelled or self.player.audible():
+    def _hand_over(self, event: Transfer | EndCall, reply: Reply) -> None:
+        """The dialog ends the call or hands it to a person (after the endpoint)."""
+        if isinstance(event, Transfer):
+            self.writer.wait_played(reply)
+            self.channel.transfer(event.target, event.summary)
+            if not getattr(self.channel, "reports_transfer_result", False):
+                self._finish("transferred", notify_channel=False)
             return
+        self._closing = True  # the caller hears the goodbye; nothing they say is a turn
+        self.writer.wait_played(reply)
+        self._finish(event.reason, notify_channel=True)
+
+    def _after_reply(self) -> None:
+        # what the dialog waits for next (how long a pause ends a turn, how keys group)
+        self.endpointer.expected = self.dialog.expected_input()
+
+    def _count_acknowledgement(self) -> None:
         self.stats.acknowledgements += 1
-        self._add_clause(
-            reply, self.options.ack_phrase, content=False, cache=True, from_dialog=False
-        )
 
-    def _add_clause(
-        self,
-        reply: Reply,
-        text: str,
-        content: bool,
-        cache: bool = False,
-        clock: TraceClock | None = None,
-        from_dialog: bool = True,
-    ) -> None:
-        reply.synthesizing = True
-        try:
-            if cache or not content:
-                audio = self.res.phrases.synthesize(text, self.rate)
-            else:
-                audio = synthesize_at(self.res.tts, text, self.rate)
-        finally:
-            reply.synthesizing = False
-        if clock is not None:
-            clock.mark("tts_first_audio")
-        frames = list(split_frames(audio.astype("<i2").tobytes(), self.rate, self.frame_ms))
-        reply.clauses.append(Clause(text, content, frames, from_dialog=from_dialog))
-
-    def _log_turn(self, turn: _Turn, reply: Reply) -> None:
-        self._wait_first_audio(reply)
+    def _log_turn(self, turn: CallerTurn, reply: Reply) -> None:
+        self.writer.wait_first_audio(reply)
         self.call_log.add_turn(
             self.call_id, "agent", reply.full_text(), latency=turn.trace.as_dict()
         )
         self.turn_traces.append(turn.trace)
-        turn.trace.log(self.call_id, self._turn_index)
-        self.endpointer.expected = self.dialog.expected_input()
-
-    def _wait_first_audio(self, reply: Reply, limit_s: float = 10.0) -> None:
-        # the trace's last fields are stamped by the media thread as the audio goes out
-        def heard() -> bool:
-            if not any(c.played for c in reply.clauses):
-                return not reply.clauses
-            content = [c for c in reply.clauses if c.content]
-            return not content or any(c.played for c in content)
-
-        self._busy -= 1
-        try:
-            deadline = time.monotonic() + limit_s
-            while not heard() and not reply.cancelled and not self.ended.is_set():
-                if reply.truncated:
-                    return
-                if time.monotonic() >= deadline:
-                    return
-                time.sleep(self.frame_ms / 1000.0)
-        finally:
-            self._busy += 1
+        turn.trace.log(self.call_id, self.stats.turns)
 
     def _finish(self, outcome: str, notify_channel: bool) -> None:
         with self._lock:
@@ -829,28 +518,3 @@ class CallSession:
             self.ended.set()
             if notify_channel:
                 self.channel.end_call(outcome)
-
-
-class _CountingExecutor(Executor):
-    """One worker thread that knows how many jobs it has not finished."""
-
-    def __init__(self, name: str) -> None:
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
-        self._lock = threading.Lock()
-        self.pending = 0
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
-        with self._lock:
-            self.pending += 1
-
-        def run() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._lock:
-                    self.pending -= 1
-
-        return self._pool.submit(run)
-
-    def shutdown(self, wait: bool = False, *, cancel_futures: bool = True) -> None:
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)

@@ -13,10 +13,18 @@ from typing import TYPE_CHECKING
 import pjsua2 as pj
 
 from voiceagent.channels.sip.handler import CallInfo, CallRecord
+from voiceagent.channels.sip.leg_events import (
+    LegConfirmed,
+    LegDisconnected,
+    LegEvent,
+    LegMedia,
+    ReferStatus,
+)
 from voiceagent.channels.sip.media_port import FrameExchange, PcmPort, PortPool
 from voiceagent.channels.sip.pjthreads import register_this_thread
-from voiceagent.channels.sip.pump import CallPump, DtmfEvent
+from voiceagent.channels.sip.pump import CallPump
 from voiceagent.logs import log_event
+from voiceagent.speech.events import KEYS, DtmfDigit, DtmfMethod
 
 if TYPE_CHECKING:
     from voiceagent.channels.sip.transfer import TransferState
@@ -28,6 +36,8 @@ log = logging.getLogger(__name__)
 # next INVITE as soon as a call is disconnected, so a Leg freed later (it is, see
 # RELEASE_DELAY_S) used to hang up and orphan a newer caller: the back-to-back-calls wedge.
 _CALL_ID_OFFSET = 16
+_DTMF_METHODS = {pj.PJSUA_DTMF_METHOD_RFC2833: DtmfMethod.RFC2833,
+                 pj.PJSUA_DTMF_METHOD_SIP_INFO: DtmfMethod.SIP_INFO}
 
 
 def _detach_from_slot(leg: pj.Call, slot: int) -> bool:
@@ -40,13 +50,14 @@ def _detach_from_slot(leg: pj.Call, slot: int) -> bool:
 
 
 class Leg(pj.Call):
-    """A pjsua2 call whose callbacks report to ``events`` (a callable run on the SIP thread).
+    """A pjsua2 call whose callbacks report typed :data:`LegEvent` values to ``on_event``
+    (which queues them for the SIP thread).
 
     Holds the audio media objects it connects, so that none is collected mid-call.
     """
 
     def __init__(self, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID,
-                 on_event: Callable[[Leg, str, object], None] | None = None) -> None:
+                 on_event: Callable[[Leg, LegEvent], None] | None = None) -> None:
         super().__init__(account, call_id)
         self.on_event = on_event
         self.audio: pj.AudioMedia | None = None
@@ -60,13 +71,13 @@ class Leg(pj.Call):
         self.last_status = info.lastStatusCode
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.connected_at is None:
             self.connected_at = time.monotonic()
-            self._emit("confirmed", info.lastStatusCode)
+            self._emit(LegConfirmed(info.lastStatusCode))
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.disconnected = True
             self.slot = self.getId()
             if not _detach_from_slot(self, self.slot):
                 log_event(log, "sip.leg_detach_failed", logging.ERROR, slot=self.slot)
-            self._emit("disconnected", info.lastStatusCode)
+            self._emit(LegDisconnected(info.lastStatusCode))
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
         info = self.getInfo()
@@ -75,14 +86,17 @@ class Leg(pj.Call):
                     and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE):
                 if self.audio is None:
                     self.audio = self.getAudioMedia(index)
-                    self._emit("media", index)
+                    self._emit(LegMedia(index))
                 break
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
-        self._emit("dtmf", prm.digit)
+        # RFC 2833 telephone-events and SIP INFO (application/dtmf-relay) both land here
+        digit = str(prm.digit).upper()
+        if digit in KEYS:
+            self._emit(DtmfDigit(digit, _DTMF_METHODS.get(prm.method, DtmfMethod.OTHER)))
 
     def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
-        self._emit("xfer_status", (prm.statusCode, prm.finalNotify))
+        self._emit(ReferStatus(prm.statusCode, bool(prm.finalNotify)))
         if prm.finalNotify or prm.statusCode >= 200:
             prm.cont = False
 
@@ -95,9 +109,9 @@ class Leg(pj.Call):
     def __del__(self) -> None:
         register_this_thread()
 
-    def _emit(self, kind: str, value: object) -> None:
+    def _emit(self, event: LegEvent) -> None:
         if self.on_event is not None:
-            self.on_event(self, kind, value)
+            self.on_event(self, event)
 
     def hangup_quietly(self, status: int = 200) -> None:
         if self.disconnected:
@@ -143,10 +157,10 @@ class CallerSession:
             self.record.recording_path = record_path
         self.media_connected = True
 
-    def on_dtmf(self, digit: str) -> None:
-        self.record.dtmf += digit
+    def on_dtmf(self, key: DtmfDigit) -> None:
+        self.record.dtmf += key.digit
         if self.pump is not None:
-            self.pump.post(DtmfEvent(digit))
+            self.pump.post(key)
 
     def disconnect_media(self) -> None:
         """Stop every transmission this call started (before the objects are released).

@@ -17,50 +17,48 @@ from __future__ import annotations
 import gc
 import itertools
 import logging
-import os
 import queue
-import socket
 import threading
 import time
-import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 import pjsua2 as pj
 
 from voiceagent.channels.sip.call import CallerSession, Leg
-from voiceagent.channels.sip.gate import GateError, RequestGate
+from voiceagent.channels.sip.control import SipCallControl
+from voiceagent.channels.sip.gate import RequestGate
 from voiceagent.channels.sip.handler import (
     CallInfo,
     CallRecord,
     HandlerFactory,
-    TransferOutcome,
 )
-from voiceagent.channels.sip.media_port import FrameExchange, PortPool
+from voiceagent.channels.sip.leg_events import LegDisconnected, LegEvent, LegMedia, ReferStatus
+from voiceagent.channels.sip.library import (
+    SipStartError,
+    check_gate,
+    create_account,
+    install_gate,
+    pjsua_call_limit,
+    start_library,
+)
+from voiceagent.channels.sip.media_port import PortPool
+from voiceagent.channels.sip.options import SipOptions
 from voiceagent.channels.sip.pjthreads import set_library_alive
-from voiceagent.channels.sip.pump import CallPump, TransferEvent, split_frames
-from voiceagent.channels.sip.screen import Capacity, Refusal, Screen
+from voiceagent.channels.sip.pump import CallPump, split_frames
+from voiceagent.channels.sip.records import CallRecords
+from voiceagent.channels.sip.screen import Capacity, Screen
 from voiceagent.channels.sip.security import (
     Allowlist,
     DigestAuthenticator,
     InviteRateLimiter,
     TransferTargets,
-    sip_password,
 )
-from voiceagent.channels.sip.transfer import (
-    SUMMARY_TAIL_S,
-    Phase,
-    TransferState,
-    outcome_for_status,
-)
+from voiceagent.channels.sip.transfer import Transfers
 from voiceagent.config.pipeline import PipelineConfig
-from voiceagent.dialog.calllog import CallLog
 from voiceagent.logs import log_event
+from voiceagent.speech.events import DtmfDigit
 
 log = logging.getLogger(__name__)
 
@@ -69,88 +67,13 @@ log = logging.getLogger(__name__)
 # sndAutoCloseTime below); a port freed 0.5 s after its call once crashed that thread on a
 # loaded box. Upstream fixed related races after our wheel (pjproject PRs 4200, 5057).
 RELEASE_DELAY_S = 2.0
-# pjsua clamps maxCalls to its compile-time PJSUA_MAX_CALLS; the pjsua2-python 2.15.1 wheel
-# was built with the default, 4 (measured: maxCalls=32 still refuses the 5th call)
-WHEEL_MAX_CALLS = 4
+# The call's handler keeps endpointing.max_call_s (the speech session says goodbye then, see
+# speech/limits.py); a call still up this much later (a handler that keeps no limit, a wedged
+# one) is hung up here, so no call outlives its limit by more than this.
+CALL_LIMIT_BACKSTOP_S = 15.0
 # the SIP thread runs the cyclic collector (see _run): young generations every 0.5 s, all
 # generations every FULL_GC_EVERY rounds (60 s), as automatic collection would
 FULL_GC_EVERY = 120
-PJSUA_MAX_CALLS_ENV = "VOICEAGENT_PJSUA_MAX_CALLS"
-
-
-def pjsua_call_limit() -> int:
-    """Calls one process can hold: the wheel's limit unless a custom build says otherwise."""
-    return int(os.environ.get(PJSUA_MAX_CALLS_ENV, WHEEL_MAX_CALLS))
-CODEC_IDS = {"PCMU": "PCMU/8000", "PCMA": "PCMA/8000", "G722": "G722/16000"}
-
-
-class SipStartError(RuntimeError):
-    """The endpoint could not start; the message says what to change."""
-
-
-@dataclass
-class SipOptions:
-    """Runtime settings that are not (yet) in ``pipeline.yaml``'s ``sip`` section."""
-
-    transfer_targets: Mapping[str, str] = field(default_factory=dict)
-    front_desk_target: str = "front_desk"
-    front_desk_digit: str | None = "0"  # pressed at any time: blind transfer to the front desk
-    ring_timeout_s: float = 25.0  # a warm transfer nobody answers comes back after this
-    refer_timeout_s: float = 40.0  # a blind transfer with no final NOTIFY by then failed
-    rtp_port: int = 0  # first RTP port; 0 keeps pjsua's default (4000)
-    rtp_port_range: int = 0
-    shutdown_grace_s: float = 30.0
-    transfer_on_shutdown: bool = False  # blind-transfer live calls to the front desk on stop
-    recording_notice: str = "This call is recorded for quality and training."
-    render_speech: Callable[[str, int], bytes] | None = None  # text, rate -> PCM16 mono
-    recordings_dir: Path | None = None  # default: <data_dir>/recordings
-    call_log: CallLog | None = None
-    # digest users allowed to call from outside the allowlist (a PBX known by credentials,
-    # not by address); empty: such INVITEs get 403 at once
-    inbound_credentials: Mapping[str, str] = field(default_factory=dict)
-    auth_realm: str = "voiceagent"
-    on_call_ended: Callable[[CallRecord], None] | None = None  # runs on the SIP thread
-    # a call the agent turned away itself (busy, overflow, store down, stopping); runs on a
-    # background thread, so a slow store never holds up SIP
-    on_call_refused: Callable[[CallRecord], None] | None = None
-    # False while the store cannot be written: new calls get 503 with Retry-After
-    store_writable: Callable[[], bool] = lambda: True
-    # issue 16: one of several workers on a box; the box's admission decides busy (screen.py)
-    box_admits: Callable[[], bool] | None = None
-    register_timeout_s: int = 300
-    user_agent: str = "voiceagent"
-    kept_records: int = 1000
-
-
-class _Control:
-    """The CallControl a handler gets: every request becomes a command on the SIP thread."""
-
-    def __init__(self, endpoint: SipEndpoint, session: CallerSession) -> None:
-        self._endpoint = endpoint
-        # weak: a handler kept by its owner after the call must not keep the pjsua2 Call
-        # alive past libDestroy (its destructor would then abort the process)
-        self._session = weakref.ref(session)
-
-    def _run(self, action: Callable[[CallerSession], None]) -> None:
-        def command() -> None:
-            session = self._session()
-            if session is not None and not session.ended:
-                action(session)
-
-        self._endpoint._post(command)
-
-    def transfer(self, target: str, summary_pcm: bytes = b"", warm: bool = True) -> None:
-        self._run(lambda s: self._endpoint._start_transfer(s, target, summary_pcm, warm))
-
-    def hangup(self, reason: str = "completed") -> None:
-        session = self._session()
-        if session is not None and session.pump is not None:
-            session.pump.hangup_when_drained(reason)
-        else:
-            self._run(lambda s: self._endpoint._hangup(s, reason))
-
-    def send_dtmf(self, digits: str) -> None:
-        self._run(lambda s: self._endpoint._send_dtmf(s, digits))
 
 
 class _Account(pj.Account):
@@ -190,11 +113,17 @@ class SipEndpoint:
         self.allowlist = Allowlist(self.sip.allowlist)
         self.limiter = InviteRateLimiter(self.sip.invites_per_minute_per_source)
         self.targets = TransferTargets(self.options.transfer_targets)
+        self.ports = PortPool(self.sample_rate, self.frame_ms, RELEASE_DELAY_S)
+        self.transfers = Transfers(self.targets, self.ports, self.sample_rate,
+                                   self.options.ring_timeout_s, self.options.refer_timeout_s,
+                                   dial=self._dial_staff, hangup=self._hangup,
+                                   forget_leg=self._forget_leg)
         self.authenticator = (
             DigestAuthenticator(self.options.inbound_credentials, self.options.auth_realm)
             if self.options.inbound_credentials else None
         )
-        self.records: deque[CallRecord] = deque(maxlen=self.options.kept_records)
+        self.call_records = CallRecords(self.options.call_log, self.options.kept_records,
+                                        self.options.on_call_ended, self.options.on_call_refused)
         self.registered = threading.Event()
         self.registration_status = 0
         # by a key of their own: pjsua reuses a call slot (leg id) as soon as a call is
@@ -210,12 +139,10 @@ class SipEndpoint:
                      box_admits=self.options.box_admits),
             max_calls=self.sip.max_calls, call_slots=pjsua_call_limit(),
             overflow_target=self.sip.overflow_target, authenticator=self.authenticator,
-            on_refused=self._refused,
+            on_refused=self.call_records.refused,
         )
         self._gate: RequestGate | None = None
-        self._refusals: queue.Queue[CallRecord | None] = queue.Queue(maxsize=1000)
         self._last_gc = 0.0
-        self.ports = PortPool(self.sample_rate, self.frame_ms, RELEASE_DELAY_S)
         self._gc_rounds = 0
         self.loop_at = time.monotonic()  # when the SIP loop last went round (the watchdog)
         # pjsua objects whose last reference goes after RELEASE_DELAY_S: since pjsua 2.14 the
@@ -223,7 +150,7 @@ class SipEndpoint:
         # so a port freed right after stopTransmit can still be called (a crash)
         self._released: list[tuple[float, object]] = []
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        self._leg_events: queue.SimpleQueue[tuple[Leg, str, object]] = queue.SimpleQueue()
+        self._leg_events: queue.SimpleQueue[tuple[Leg, LegEvent]] = queue.SimpleQueue()
         self._accepting = True
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
@@ -265,6 +192,11 @@ class SipEndpoint:
         self._thread.join(grace + 15)
         self._thread = None
 
+    @property
+    def records(self) -> deque[CallRecord]:
+        """The last ``kept_records`` calls, answered and refused (oldest first)."""
+        return self.call_records.kept
+
     def active_calls(self) -> int:
         return len(self._sessions)
 
@@ -275,7 +207,7 @@ class SipEndpoint:
             "sessions": len(self._sessions),
             "legs": len(self._legs),
             "pjsua_calls": self._pjsua_calls() if gate is not None else 0,
-            "records": len(self.records),
+            "records": len(self.call_records.kept),
             "gate_passed": gate.stats.passed if gate else 0,
             "gate_refused": (gate.stats.dropped + gate.stats.responded) if gate else 0,
             "gate_errors": gate.stats.errors if gate else 0,
@@ -313,7 +245,7 @@ class SipEndpoint:
                 gc.enable()
             return
         self._ready.set()
-        threading.Thread(target=self._write_refusals, name="sip-refusals", daemon=True).start()
+        self.call_records.start()
         try:
             while True:
                 assert self._ep is not None
@@ -329,7 +261,7 @@ class SipEndpoint:
         finally:
             self._release_all()
             self._destroy_library()
-            self._refusals.put_nowait(None)
+            self.call_records.stop()
             if gc_was_enabled:
                 gc.enable()
             self._stopped.set()
@@ -344,164 +276,17 @@ class SipEndpoint:
     def _pjsua_calls(self) -> int:
         return self._gate.pjsua_calls() if self._gate is not None else len(self._legs)
 
-    def _refused(self, refusal: Refusal) -> None:
-        """A new call the gate turned away: keep a record (written off the SIP thread)."""
-        now = datetime.now(UTC)
-        record = CallRecord(call_id=str(uuid.uuid4()), caller_id=refusal.caller_id,
-                            remote_address=refusal.source, started_at=now, ended_at=now,
-                            outcome=refusal.outcome)
-        self.records.append(record)
-        try:
-            self._refusals.put_nowait(record)
-        except queue.Full:
-            log_event(log, "sip.refusal_not_recorded", logging.WARNING, reason="queue_full")
-
-    def _write_refusals(self) -> None:
-        while True:
-            record = self._refusals.get()
-            if record is None:
-                return
-            try:
-                if self.options.on_call_refused is not None:
-                    self.options.on_call_refused(record)
-                elif self.options.call_log is not None:
-                    call_id = self.options.call_log.open_call("sip", record.caller_id)
-                    self.options.call_log.close_call(call_id, record.outcome)
-            except Exception:
-                log_event(log, "sip.refusal_not_recorded", logging.ERROR, exc_info=True)
-
     def _init_library(self) -> None:
         ep = pj.Endpoint()
-        self._ep = ep
-        ep.libCreate()
-        cfg = pj.EpConfig()
-        cfg.uaConfig.threadCnt = 0  # events are handled on this thread by libHandleEvents
-        cfg.uaConfig.mainThreadOnly = False
-        # pjsua call slots: callers, plus staff legs of warm transfers and INVITEs being refused
-        cfg.uaConfig.maxCalls = pjsua_call_limit()
-        cfg.uaConfig.userAgent = self.options.user_agent
-        # pjsua's own log (stderr); raise it to 4-5 to debug, it may show SIP addresses
-        pj_level = int(os.environ.get("VOICEAGENT_PJSUA_LOG_LEVEL", "1"))
-        cfg.logConfig.level = pj_level
-        cfg.logConfig.consoleLevel = pj_level
-        cfg.logConfig.msgLogging = 0  # SIP messages carry caller IDs: never log them
-        med = cfg.medConfig
-        med.clockRate = self.sample_rate
-        med.sndClockRate = self.sample_rate
-        med.channelCount = 1
-        med.audioFramePtime = self.frame_ms
-        med.ptime = self.frame_ms
-        med.noVad = True
-        med.ecTailLen = 0
-        # Keep the (null) sound device, and with it the conference bridge's clock, running
-        # when no call is up: since 2.14 ports are removed asynchronously on that clock, so
-        # with pjsua's default auto-close (1 s) a port released later was never removed (a
-        # recording never got its WAV header) and one released around the close crashed.
-        med.sndAutoCloseTime = -1
-        ep.libInit(cfg)
-        set_library_alive(True)
-        tcfg = pj.TransportConfig()
-        tcfg.port = self.sip.port
-        tcfg.boundAddress = self.sip.bind
-        try:
-            ep.transportCreate(pj.PJSIP_TRANSPORT_UDP, tcfg)
-        except pj.Error as exc:
-            raise SipStartError(
-                f"cannot listen for SIP on udp {self.sip.bind}:{self.sip.port} ({exc.reason}); "
-                "pick a free sip.port or stop the process that holds it"
-            ) from exc
-        ep.libStart()
-        ep.audDevManager().setNullDev()  # no sound card: the conference bridge runs on a clock
-        self._set_codecs(ep)
-        self._install_gate(ep)
-        self._account = self._create_account()
-        log_event(log, "sip.listening", bind=self.sip.bind, port=self.sip.port, mode=self.sip.mode)
-
-    def _install_gate(self, ep: pj.Endpoint) -> None:
-        """Put the request gate in front of pjsua and check it reads pjsip's data right."""
-        try:
-            gate = RequestGate(self.screen)
-            gate.install()
-        except (GateError, OSError, AttributeError) as exc:
-            raise SipStartError(f"cannot install the SIP request gate ({exc}); this pjsua2 "
-                                "build is not the one the agent was made for (2.15.1)") from exc
-        self._gate = gate
-        slots = gate.call_slots()
-        if slots < self.sip.max_calls:
-            raise SipStartError(
-                f"sip.max_calls is {self.sip.max_calls} but this pjsua2 build holds at most "
-                f"{slots} calls per process (its PJSUA_MAX_CALLS; {PJSUA_MAX_CALLS_ENV} only "
-                "describes a custom build): lower sip.max_calls, or run several agent "
-                "processes behind the Kamailio dispatcher (sip/kamailio/)")
-        self.screen.call_slots = slots
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.sip.bind, self.sip.bind)
-        probe = gate.start_probe(host, self.sip.port)
-        try:
-            deadline = time.monotonic() + 5
-            while gate.probe_result() is None and time.monotonic() < deadline:
-                ep.libHandleEvents(20)
-        finally:
-            probe.close()
-        if not gate.probe_result():
-            raise SipStartError(
-                "the SIP request gate could not read a probe request the way pjsip 2.15.1 "
-                "lays it out; install the pinned pjsua2 wheel (constraints.txt)")
-
-    def _set_codecs(self, ep: pj.Endpoint) -> None:
-        wanted = [CODEC_IDS[c] for c in self.sip.codecs]
-        for codec in ep.codecEnum2():
-            cid = codec.codecId
-            prio = 0
-            for rank, name in enumerate(wanted):
-                if cid.upper().startswith(name.upper()):
-                    prio = 250 - rank
-            ep.codecSetPriority(cid, prio)
-
-    def _create_account(self) -> _Account:
-        acfg = pj.AccountConfig()
-        sip = self.sip
-        if sip.mode == "register":
-            assert sip.registrar and sip.username
-            host = urlsplit(sip.registrar).path or sip.registrar.split(":", 1)[-1]
-            acfg.idUri = f"sip:{sip.username}@{host}"
-            acfg.regConfig.registrarUri = sip.registrar
-            acfg.regConfig.timeoutSec = self.options.register_timeout_s
-            password = sip_password(
-                sip.password.get_secret_value() if sip.password else None
-            )
-            if not password:
-                raise SipStartError(
-                    "mode 'register' needs a password: set VOICEAGENT_SIP_PASSWORD or "
-                    "VOICEAGENT_SIP_PASSWORD_FILE"
-                )
-            acfg.sipConfig.authCreds.append(
-                pj.AuthCredInfo("digest", "*", sip.username, 0, password)
-            )
-            for ip in self._resolve(host):  # calls come in through the registrar
-                self.allowlist.add(ip)
-        else:
-            acfg.idUri = f"sip:agent@{sip.bind}:{sip.port}"
-        if self.options.rtp_port:
-            acfg.mediaConfig.transportConfig.port = self.options.rtp_port
-            acfg.mediaConfig.transportConfig.portRange = self.options.rtp_port_range
-        acfg.mediaConfig.transportConfig.boundAddress = sip.bind
+        self._ep = ep  # destroyed by _run's clean-up if anything below fails
+        start_library(ep, self.sip, self.options.user_agent, self.sample_rate, self.frame_ms)
+        self._gate = install_gate(self.screen)
+        check_gate(ep, self._gate, self.screen, self.sip)
         account = _Account(self)
-        account.create(acfg)
-        return account
-
-    @staticmethod
-    def _resolve(hostport: str) -> list[str]:
-        host = hostport.split(";")[0]
-        if host.startswith("["):
-            host = host[1 : host.index("]")]
-        elif host.count(":") == 1:
-            host = host.split(":")[0]
-        try:
-            return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, None)})
-        except OSError as exc:
-            raise SipStartError(
-                f"cannot resolve the registrar host {host!r} ({exc}); check sip.registrar"
-            ) from exc
+        create_account(account, self.sip, self.allowlist, self.options.register_timeout_s,
+                       self.options.rtp_port, self.options.rtp_port_range)
+        self._account = account
+        log_event(log, "sip.listening", bind=self.sip.bind, port=self.sip.port, mode=self.sip.mode)
 
     def _registration_changed(self, code: int, expiration: int) -> None:
         self.registration_status = code
@@ -515,16 +300,17 @@ class SipEndpoint:
     def _drain(self) -> None:
         while True:
             try:
-                leg, kind, value = self._leg_events.get_nowait()
+                leg, event = self._leg_events.get_nowait()
             except queue.Empty:
                 break
             try:
-                self._on_leg_event(leg, kind, value)
+                self._on_leg_event(leg, event)
             except Exception as exc:
                 # one call's event failing (pjsua refuses to connect the media of a call
                 # the caller already hung up: PJ_EINVAL) must not stop the SIP thread for
                 # every other call; the call's own disconnect event cleans it up
-                log_event(log, "sip.leg_event_failed", logging.WARNING, leg_event=kind,
+                log_event(log, "sip.leg_event_failed", logging.WARNING,
+                          leg_event=type(event).__name__,
                           error=type(exc).__name__)
         while True:
             try:
@@ -544,9 +330,9 @@ class SipEndpoint:
         due = time.monotonic() + RELEASE_DELAY_S
         self._released.extend((due, o) for o in objects if o is not None)
 
-    def _queue_leg_event(self, leg: Leg, kind: str, value: object) -> None:
+    def _queue_leg_event(self, leg: Leg, event: LegEvent) -> None:
         # may run on the media thread (DTMF): defer everything to the SIP thread
-        self._leg_events.put((leg, kind, value))
+        self._leg_events.put((leg, event))
 
     # ------------------------------------------------------------ incoming calls
     def _incoming(self, account: _Account, pj_call_id: int, src: str, message: str) -> None:
@@ -562,13 +348,8 @@ class SipEndpoint:
             leg.hangup_quietly(486)
             return
         info = leg.getInfo()
-        call_id = str(uuid.uuid4())
-        if self.options.call_log is not None:
-            try:
-                call_id = self.options.call_log.open_call("sip", info.remoteUri)
-            except Exception:
-                log_event(log, "sip.calllog_open_failed", logging.ERROR, exc_info=True)
-        started = datetime.now(UTC)
+        record = self.call_records.open(info.remoteUri, source)
+        call_id = record.call_id
         record_path = None
         if self.sip.record_calls:
             record_dir = self.options.recordings_dir or (self.config.data_dir / "recordings")
@@ -577,15 +358,14 @@ class SipEndpoint:
         call_info = CallInfo(
             call_id=call_id, sip_call_id=info.callIdString, caller_id=info.remoteUri,
             remote_address=source, dialed=info.localUri, sample_rate=self.sample_rate,
-            frame_ms=self.frame_ms, started_at=started, recording_path=record_path,
+            frame_ms=self.frame_ms, started_at=record.started_at, recording_path=record_path,
         )
-        record = CallRecord(call_id=call_id, caller_id=info.remoteUri, remote_address=source,
-                            started_at=started)
-        self.records.append(record)
         session = CallerSession(leg, key, call_info, record, self.ports)
         self._sessions[key] = session
         try:
-            handler = self.factory(call_info, _Control(self, session))
+            control = SipCallControl(session, self._post, self.transfers.start, self._hangup,
+                                     self._send_dtmf)
+            handler = self.factory(call_info, control)
             prelude = b""
             if self.sip.record_calls and self.options.render_speech is not None:
                 prelude = self.options.render_speech(self.options.recording_notice,
@@ -619,33 +399,38 @@ class SipEndpoint:
         return hangup
 
     # ------------------------------------------------------------ leg events
-    def _on_leg_event(self, leg: Leg, kind: str, value: object) -> None:
+    def _on_leg_event(self, leg: Leg, event: LegEvent) -> None:
         session = self._session_of(leg)
         if session is None:
             staff_of = self._staff_session_of(leg)
             if staff_of is not None:
-                self._on_staff_event(staff_of, leg, kind, value)
-            elif kind == "disconnected":
+                self.transfers.on_staff_event(staff_of, leg, event)
+            elif isinstance(event, LegDisconnected):
                 self._forget_leg(leg)
             return
-        if kind == "media" and not session.media_connected:
+        if isinstance(event, LegMedia) and not session.media_connected:
             session.connect_media(session.info.recording_path)
             if session.pump is not None:
                 session.pump.start()
-        elif kind == "dtmf":
-            digit = str(value)
-            session.on_dtmf(digit)
-            log_event(log, "sip.dtmf", call_id=session.info.call_id)
-            if digit == self.options.front_desk_digit:
+        elif isinstance(event, DtmfDigit):
+            session.on_dtmf(event)
+            log_event(log, "sip.dtmf", call_id=session.info.call_id, method=event.method.value)
+            if event.digit == self.options.front_desk_digit and not self._dialog_takes_keys(
+                    session):
                 if self.targets.resolve(self.options.front_desk_target):  # one at a time
-                    self._start_transfer(session, self.options.front_desk_target, b"", False)
-        elif kind == "xfer_status":
-            assert isinstance(value, tuple)
-            status, final = value
-            self._on_refer_status(session, int(status), bool(final))
-        elif kind == "disconnected":
+                    self.transfers.start(session, self.options.front_desk_target, b"", False)
+        elif isinstance(event, ReferStatus):
+            self.transfers.on_refer_status(session, event.status)
+        elif isinstance(event, LegDisconnected):
             self._end_session(session, "caller_hung_up" if session.hangup_requested is None
                               else session.hangup_requested)
+
+    @staticmethod
+    def _dialog_takes_keys(session: CallerSession) -> bool:
+        """A handler whose dialog reads the keypad decides what 0 means itself (in a member
+        ID it is a digit, not the front desk)."""
+        handler = session.pump.handler if session.pump is not None else None
+        return bool(getattr(handler, "keys_reach_dialog", False))
 
     def _session_of(self, leg: Leg) -> CallerSession | None:
         for session in self._sessions.values():
@@ -674,6 +459,17 @@ class SipEndpoint:
         if transfer is not None and transfer.staff is not None:
             transfer.staff.hangup_quietly()
 
+    def _dial_staff(self, uri: str) -> Leg:
+        """Call staff for a warm transfer (the leg's events come back like a caller's)."""
+        staff = Leg(self._account, on_event=self._queue_leg_event)  # type: ignore[arg-type]
+        try:
+            staff.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error:
+            self._release(staff)  # freed later, like every pjsua2 object
+            raise
+        self._legs[next(self._keys)] = staff
+        return staff
+
     def _send_dtmf(self, session: CallerSession, digits: str) -> None:
         if session.ended:
             return
@@ -690,18 +486,10 @@ class SipEndpoint:
             return
         session.ended = True
         record = session.record
-        record.ended_at = datetime.now(UTC)
         if record.outcome == "in_progress":
             record.outcome = outcome
         record.reply_latency_s = list(session.exchange.meter.latencies_s)
-        transfer = session.transfer
-        if transfer is not None:
-            if transfer.staff is not None:
-                transfer.staff.hangup_quietly()
-                self._release(transfer.staff)
-            self.ports.give_back(transfer.staff_port)
-            transfer.staff_port = None
-            transfer.phase = Phase.DONE
+        self._release(self.transfers.end(session))
         session.disconnect_media()
         if session.pump is not None:
             session.pump.stop(record.outcome, timeout=0)  # it closes the handler on its own
@@ -714,156 +502,21 @@ class SipEndpoint:
                      duration_s=round(time.monotonic() - session.answered_at, 1),
                      reply_latency_s=record.reply_latency_s)
         session.drop_pjsua_objects()
-        if self.options.on_call_ended is not None:
-            try:
-                self.options.on_call_ended(record)
-            except Exception:
-                log_event(log, "sip.on_call_ended_failed", logging.ERROR, exc_info=True)
-        if self.options.call_log is not None:
-            try:
-                self.options.call_log.close_call(record.call_id, record.outcome,
-                                                 record.recording_path)
-            except Exception:
-                log_event(log, "sip.calllog_close_failed", logging.ERROR, exc_info=True)
-
-    # ------------------------------------------------------------ transfers
-    def _start_transfer(self, session: CallerSession, target: str, summary: bytes,
-                        warm: bool) -> None:
-        if session.ended or session.pump is None:
-            return
-        if session.transfer is not None and session.transfer.phase is not Phase.DONE:
-            return  # one at a time
-        uri = self.targets.resolve(target)
-        session.record.transfer_target = target
-        if uri is None:
-            log_event(log, "sip.transfer_refused", logging.WARNING, call_id=session.info.call_id,
-                      reason="not_a_configured_target")
-            session.record.transfer_outcome = TransferOutcome.REFUSED.value
-            session.pump.post(TransferEvent(TransferOutcome.REFUSED))
-            return
-        now = time.monotonic()
-        if not warm:
-            state = TransferState(target, uri, False, b"", now + self.options.refer_timeout_s,
-                                  Phase.REFERRING)
-            session.transfer = state
-            try:
-                session.leg.xfer(uri, pj.CallOpParam(True))
-            except pj.Error:
-                self._transfer_failed(session, TransferOutcome.FAILED)
-                return
-            session.note("sip.transfer_started", kind="blind", target=target)
-            return
-        state = TransferState(target, uri, True, summary, now + self.options.ring_timeout_s,
-                              Phase.RINGING)
-        session.transfer = state
-        staff = Leg(self._account, on_event=self._queue_leg_event)  # type: ignore[arg-type]
-        state.staff = staff
-        try:
-            staff.makeCall(uri, pj.CallOpParam(True))
-        except pj.Error:
-            self._transfer_failed(session, TransferOutcome.FAILED)
-            return
-        self._legs[next(self._keys)] = staff
-        session.note("sip.transfer_started", kind="warm", target=target)
-
-    def _on_refer_status(self, session: CallerSession, status: int, final: bool) -> None:
-        state = session.transfer
-        if state is None or state.phase is not Phase.REFERRING:
-            return
-        if 200 <= status < 300:
-            state.phase = Phase.DONE
-            session.record.outcome = "transferred"
-            session.record.transfer_outcome = TransferOutcome.CONNECTED.value
-            session.note("sip.transfer_connected", kind="blind")
-            self._hangup(session, "transferred")
-        elif status >= 300:
-            self._transfer_failed(session, outcome_for_status(status))
-
-    def _transfer_failed(self, session: CallerSession, outcome: TransferOutcome) -> None:
-        state = session.transfer
-        if state is not None:
-            if state.staff is not None:
-                state.staff.hangup_quietly()
-            state.phase = Phase.DONE
-        session.record.transfer_outcome = outcome.value
-        session.note("sip.transfer_failed", outcome=outcome.value)
-        if session.pump is not None:
-            session.pump.unmute()
-            session.pump.post(TransferEvent(outcome))
-
-    def _on_staff_event(self, session: CallerSession, leg: Leg, kind: str, value: object) -> None:
-        state = session.transfer
-        assert state is not None
-        if kind == "media" and state.phase is Phase.RINGING and leg.audio is not None:
-            state.phase = Phase.SUMMARY
-            state.staff_exchange = FrameExchange(session.info.frame_bytes)
-            state.staff_port = self.ports.take(state.staff_exchange,
-                                               session.info.call_id + "-staff")
-            leg.audio.startTransmit(state.staff_port)
-            state.staff_port.startTransmit(leg.audio)
-            tail = bytes(int(self.sample_rate * SUMMARY_TAIL_S) * 2)
-            assert session.pump is not None
-            session.pump.feed(state.staff_exchange, state.summary_pcm + tail)
-            state.summary_started = True
-            session.note("sip.transfer_staff_answered")
-        elif kind == "disconnected":
-            self._forget_leg(leg)
-            if state.phase in (Phase.RINGING, Phase.SUMMARY):
-                self._transfer_failed(session, outcome_for_status(int(value)))  # type: ignore[call-overload]
-            elif state.phase is Phase.BRIDGED:
-                state.phase = Phase.DONE
-                self._hangup(session, "transferred")
-            self.ports.give_back(state.staff_port)  # its connections went with the leg
-            state.staff_port = None
-
-    def _bridge(self, session: CallerSession) -> None:
-        """Put the caller through to staff: their audio meets in the conference bridge."""
-        state = session.transfer
-        assert state is not None and state.staff is not None and state.staff.audio is not None
-        caller_audio = session.leg.audio
-        staff_audio = state.staff.audio
-        assert caller_audio is not None and session.pump is not None
-        session.pump.mute()
-        for src, dst in ((session.port, caller_audio), (state.staff_port, staff_audio)):
-            if src is not None:
-                try:
-                    src.stopTransmit(dst)
-                except pj.Error:
-                    pass
-        caller_audio.startTransmit(staff_audio)
-        staff_audio.startTransmit(caller_audio)
-        if session.recorder is not None:
-            staff_audio.startTransmit(session.recorder)
-        state.phase = Phase.BRIDGED
-        session.record.outcome = "transferred"
-        session.record.transfer_outcome = TransferOutcome.CONNECTED.value
-        session.pump.post(TransferEvent(TransferOutcome.CONNECTED))
-        session.note("sip.transfer_connected", kind="warm")
+        self.call_records.close(record, record.outcome)
 
     # ------------------------------------------------------------ housekeeping, shutdown
     def _housekeeping(self) -> None:
         now = time.monotonic()
-        max_call_s = self.config.endpointing.max_call_s
+        backstop_s = self.config.endpointing.max_call_s + CALL_LIMIT_BACKSTOP_S
         for session in list(self._sessions.values()):
             if session.ended:
                 continue
-            if now - session.answered_at > max_call_s and session.hangup_requested is None:
+            if now - session.answered_at > backstop_s and session.hangup_requested is None:
                 session.note("sip.max_duration_reached", level=logging.WARNING)
                 session.record.outcome = "max_duration"
                 self._hangup(session, "max_duration")
                 continue
-            state = session.transfer
-            if state is None:
-                continue
-            if state.expired(now):
-                if state.phase is Phase.RINGING:
-                    self._transfer_failed(session, TransferOutcome.NO_ANSWER)
-                else:
-                    self._transfer_failed(session, TransferOutcome.FAILED)
-            elif (state.phase is Phase.SUMMARY and state.staff_exchange is not None
-                  and session.pump is not None
-                  and not session.pump.feed_pending(state.staff_exchange)):
-                self._bridge(session)
+            self.transfers.tick(session, now)
 
     def _begin_shutdown(self, grace_s: float) -> None:
         self._accepting = False
@@ -873,7 +526,7 @@ class SipEndpoint:
         if self.options.transfer_on_shutdown and self.targets.resolve(
                 self.options.front_desk_target):
             for session in list(self._sessions.values()):
-                self._start_transfer(session, self.options.front_desk_target, b"", False)
+                self.transfers.start(session, self.options.front_desk_target, b"", False)
         self._stop_requested.set()
 
     def _shutdown_step(self) -> bool:

@@ -14,6 +14,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Protocol
 
+from voiceagent.speech.events import DtmfDigit
+
 
 @dataclass(frozen=True)
 class CallInfo:
@@ -77,8 +79,8 @@ class CallHandler(Protocol):
         """The agent's next frame, or None when it has nothing to say (silence is sent)."""
         ...
 
-    def on_dtmf(self, digit: str) -> None:
-        """A key the caller pressed (RFC 2833)."""
+    def on_dtmf(self, key: DtmfDigit) -> None:
+        """A key the caller pressed (RFC 2833 or SIP INFO)."""
         ...
 
     def on_transfer(self, outcome: TransferOutcome) -> None:

@@ -18,13 +18,9 @@ from dataclasses import dataclass
 from voiceagent.channels.sip.handler import CallHandler, TransferOutcome
 from voiceagent.channels.sip.media_port import VOICED_RMS, FrameExchange, frame_rms
 from voiceagent.logs import log_event
+from voiceagent.speech.events import DtmfDigit
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DtmfEvent:
-    digit: str
 
 
 @dataclass(frozen=True)
@@ -32,7 +28,7 @@ class TransferEvent:
     outcome: TransferOutcome
 
 
-PumpEvent = DtmfEvent | TransferEvent
+PumpEvent = DtmfDigit | TransferEvent
 
 # After a hang-up request the agent's last words have been queued; the call ends once the
 # handler has been quiet this long (its silence frames are not sent on) and the port drained,
@@ -137,8 +133,8 @@ class CallPump:
                 event = self._events.get_nowait()
             except queue.Empty:
                 break
-            if isinstance(event, DtmfEvent):
-                self.handler.on_dtmf(event.digit)
+            if isinstance(event, DtmfDigit):
+                self.handler.on_dtmf(event)
             else:
                 self.handler.on_transfer(event.outcome)
         self._feed_side()

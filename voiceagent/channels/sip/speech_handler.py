@@ -30,6 +30,7 @@ from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
 from voiceagent.dialog.protocol import Dialog
 from voiceagent.logs import log_event
+from voiceagent.speech.events import DtmfDigit
 from voiceagent.speech.resources import PipelineResources
 from voiceagent.speech.session import CallSession, SessionOptions
 from voiceagent.speech.tts import synthesize_at
@@ -43,6 +44,7 @@ class SpeechCallHandler:
 
     channel = "sip"
     reports_transfer_result = True  # on_transfer tells the session who picked up
+    keys_reach_dialog = True  # the endpoint leaves key 0 to the dialog (see on_dtmf)
 
     def __init__(
         self,
@@ -60,7 +62,6 @@ class SpeechCallHandler:
         self.rate = info.sample_rate
         self.caller_id: str | None = info.caller_id
         self.recording_path = info.recording_path
-        self.dtmf = ""
         self.transfer_outcomes: list[TransferOutcome] = []
         self._connected_elsewhere = False
         self._closed = threading.Event()
@@ -88,9 +89,10 @@ class SpeechCallHandler:
             return None
         return self.session.read()
 
-    def on_dtmf(self, digit: str) -> None:
-        # the session has no key input yet; the endpoint handles the front-desk key itself
-        self.dtmf += digit
+    def on_dtmf(self, key: DtmfDigit) -> None:
+        # caller input like speech: the dialog reads keyed dates and IDs, a key to confirm,
+        # and 0 for the front desk (where 0 is not a digit of an ID being keyed in)
+        self.session.key(key)
 
     def on_transfer(self, outcome: TransferOutcome) -> None:
         self.transfer_outcomes.append(outcome)

@@ -4,17 +4,30 @@ The agent's only outgoing calls are made here, and only to a :class:`TransferTar
 A warm transfer connects the caller to staff in the agent's conference bridge (the agent
 stays in the media path until either side hangs up), which works with every phone; a blind
 transfer sends the caller a REFER and hangs up when the NOTIFY reports 200.
+
+:class:`Transfers` runs every step on the SIP thread; the endpoint hands it the caller's
+session, the staff leg's events and a tick from its loop.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
-from voiceagent.channels.sip.call import Leg
+import pjsua2 as pj
+
+from voiceagent.channels.sip.call import CallerSession, Leg
 from voiceagent.channels.sip.handler import TransferOutcome
-from voiceagent.channels.sip.media_port import FrameExchange, PcmPort
+from voiceagent.channels.sip.leg_events import LegDisconnected, LegEvent, LegMedia
+from voiceagent.channels.sip.media_port import FrameExchange, PcmPort, PortPool
+from voiceagent.channels.sip.pump import TransferEvent
+from voiceagent.channels.sip.security import TransferTargets
+from voiceagent.logs import log_event
+
+log = logging.getLogger(__name__)
 
 # Final responses that mean "nobody picked up" rather than "this will never work".
 NO_ANSWER_STATUSES = frozenset({408, 480, 486, 487, 600, 603})
@@ -55,3 +68,162 @@ def outcome_for_status(status: int) -> TransferOutcome:
     if status in NO_ANSWER_STATUSES or status == 0:
         return TransferOutcome.NO_ANSWER
     return TransferOutcome.FAILED
+
+
+class Transfers:
+    """Starts, follows and ends the transfers of the endpoint's callers (SIP thread only).
+
+    ``dial`` places the staff leg's call (the endpoint owns the account and every leg);
+    ``hangup`` ends the caller's call; ``forget_leg`` lets a staff leg that ended go.
+    """
+
+    def __init__(self, targets: TransferTargets, ports: PortPool, sample_rate: int,
+                 ring_timeout_s: float, refer_timeout_s: float,
+                 dial: Callable[[str], Leg], hangup: Callable[[CallerSession, str], None],
+                 forget_leg: Callable[[Leg], None]) -> None:
+        self.targets = targets
+        self.ports = ports
+        self.sample_rate = sample_rate
+        self.ring_timeout_s = ring_timeout_s
+        self.refer_timeout_s = refer_timeout_s
+        self._dial = dial
+        self._hangup = hangup
+        self._forget_leg = forget_leg
+
+    def start(self, session: CallerSession, target: str, summary: bytes, warm: bool) -> None:
+        """Transfer the caller to ``target`` (a configured name or URI); one at a time."""
+        if session.ended or session.pump is None:
+            return
+        if session.transfer is not None and session.transfer.phase is not Phase.DONE:
+            return
+        uri = self.targets.resolve(target)
+        session.record.transfer_target = target
+        if uri is None:
+            log_event(log, "sip.transfer_refused", logging.WARNING, call_id=session.info.call_id,
+                      reason="not_a_configured_target")
+            session.record.transfer_outcome = TransferOutcome.REFUSED.value
+            session.pump.post(TransferEvent(TransferOutcome.REFUSED))
+            return
+        now = time.monotonic()
+        if not warm:
+            session.transfer = TransferState(target, uri, False, b"", now + self.refer_timeout_s,
+                                             Phase.REFERRING)
+            try:
+                session.leg.xfer(uri, pj.CallOpParam(True))
+            except pj.Error:
+                self.failed(session, TransferOutcome.FAILED)
+                return
+            session.note("sip.transfer_started", kind="blind", target=target)
+            return
+        state = TransferState(target, uri, True, summary, now + self.ring_timeout_s,
+                              Phase.RINGING)
+        session.transfer = state
+        try:
+            state.staff = self._dial(uri)
+        except pj.Error:
+            self.failed(session, TransferOutcome.FAILED)
+            return
+        session.note("sip.transfer_started", kind="warm", target=target)
+
+    def on_refer_status(self, session: CallerSession, status: int) -> None:
+        """A NOTIFY about a blind transfer's REFER."""
+        state = session.transfer
+        if state is None or state.phase is not Phase.REFERRING:
+            return
+        if 200 <= status < 300:
+            state.phase = Phase.DONE
+            session.record.outcome = "transferred"
+            session.record.transfer_outcome = TransferOutcome.CONNECTED.value
+            session.note("sip.transfer_connected", kind="blind")
+            self._hangup(session, "transferred")
+        elif status >= 300:
+            self.failed(session, outcome_for_status(status))
+
+    def failed(self, session: CallerSession, outcome: TransferOutcome) -> None:
+        """Nobody took the call: the caller is back with the agent."""
+        state = session.transfer
+        if state is not None:
+            if state.staff is not None:
+                state.staff.hangup_quietly()
+            state.phase = Phase.DONE
+        session.record.transfer_outcome = outcome.value
+        session.note("sip.transfer_failed", outcome=outcome.value)
+        if session.pump is not None:
+            session.pump.unmute()
+            session.pump.post(TransferEvent(outcome))
+
+    def on_staff_event(self, session: CallerSession, leg: Leg, event: LegEvent) -> None:
+        """What the staff leg of ``session``'s warm transfer reported."""
+        state = session.transfer
+        assert state is not None
+        if isinstance(event, LegMedia) and state.phase is Phase.RINGING and leg.audio is not None:
+            state.phase = Phase.SUMMARY
+            state.staff_exchange = FrameExchange(session.info.frame_bytes)
+            state.staff_port = self.ports.take(state.staff_exchange,
+                                               session.info.call_id + "-staff")
+            leg.audio.startTransmit(state.staff_port)
+            state.staff_port.startTransmit(leg.audio)
+            tail = bytes(int(self.sample_rate * SUMMARY_TAIL_S) * 2)
+            assert session.pump is not None
+            session.pump.feed(state.staff_exchange, state.summary_pcm + tail)
+            state.summary_started = True
+            session.note("sip.transfer_staff_answered")
+        elif isinstance(event, LegDisconnected):
+            self._forget_leg(leg)
+            if state.phase in (Phase.RINGING, Phase.SUMMARY):
+                self.failed(session, outcome_for_status(event.status))
+            elif state.phase is Phase.BRIDGED:
+                state.phase = Phase.DONE
+                self._hangup(session, "transferred")
+            self.ports.give_back(state.staff_port)  # its connections went with the leg
+            state.staff_port = None
+
+    def tick(self, session: CallerSession, now: float) -> None:
+        """From the SIP loop: a transfer nobody answered fails; a summary heard connects."""
+        state = session.transfer
+        if state is None:
+            return
+        if state.expired(now):
+            self.failed(session, TransferOutcome.NO_ANSWER if state.phase is Phase.RINGING
+                        else TransferOutcome.FAILED)
+        elif (state.phase is Phase.SUMMARY and state.staff_exchange is not None
+              and session.pump is not None
+              and not session.pump.feed_pending(state.staff_exchange)):
+            self._bridge(session)
+
+    def end(self, session: CallerSession) -> Leg | None:
+        """The caller's call ended: hang up staff; returns the staff leg for release."""
+        state = session.transfer
+        if state is None:
+            return None
+        staff = state.staff
+        if staff is not None:
+            staff.hangup_quietly()
+        self.ports.give_back(state.staff_port)
+        state.staff_port = None
+        state.phase = Phase.DONE
+        return staff
+
+    def _bridge(self, session: CallerSession) -> None:
+        """Put the caller through to staff: their audio meets in the conference bridge."""
+        state = session.transfer
+        assert state is not None and state.staff is not None and state.staff.audio is not None
+        caller_audio = session.leg.audio
+        staff_audio = state.staff.audio
+        assert caller_audio is not None and session.pump is not None
+        session.pump.mute()
+        for src, dst in ((session.port, caller_audio), (state.staff_port, staff_audio)):
+            if src is not None:
+                try:
+                    src.stopTransmit(dst)
+                except pj.Error:
+                    pass
+        caller_audio.startTransmit(staff_audio)
+        staff_audio.startTransmit(caller_audio)
+        if session.recorder is not None:
+            staff_audio.startTransmit(session.recorder)
+        state.phase = Phase.BRIDGED
+        session.record.outcome = "transferred"
+        session.record.transfer_outcome = TransferOutcome.CONNECTED.value
+        session.pump.post(TransferEvent(TransferOutcome.CONNECTED))
+        session.note("sip.transfer_connected", kind="warm")

@@ -16,6 +16,7 @@ from pathlib import Path
 from voiceagent.channels.sip.handler import CallControl, CallInfo, TransferOutcome
 from voiceagent.channels.sip.media_port import VOICED_RMS, frame_rms
 from voiceagent.channels.sip.pump import split_frames
+from voiceagent.speech.events import DtmfDigit
 
 
 class WavReplyHandler:
@@ -96,9 +97,9 @@ class WavReplyHandler:
             self.message_frames_sent += 1
         return self._queue.pop(0)
 
-    def on_dtmf(self, digit: str) -> None:
-        self.dtmf += digit
-        self._act(self.actions.get(digit, ""))
+    def on_dtmf(self, key: DtmfDigit) -> None:
+        self.dtmf += key.digit
+        self._act(self.actions.get(key.digit, ""))
 
     def _act(self, action: str) -> None:
         if action == "hangup":
