@@ -265,6 +265,13 @@ def choose_offer(text: str, offers: list[dict[str, Any]]) -> int | None:
     n = ordinal(text, len(offers))
     if n is not None:
         return n
+    hour = _bare_hour(text)
+    if hour is not None:  # "Nine is great.", "Seven's good."
+        at = [i for i, o in enumerate(offers, 1)
+              if datetime.fromisoformat(o["start"]).hour % 12 == hour % 12 and
+              datetime.fromisoformat(o["start"]).minute == 0]
+        if len(at) == 1:
+            return at[0]
     norm = intents.normalize(text)
     try:
         req = parse_appointment_request(text, datetime.fromisoformat(offers[0]["start"])
@@ -281,3 +288,18 @@ def choose_offer(text: str, offers: list[dict[str, Any]]) -> int | None:
                  if w not in ("dr", "mr", "ms", "mrs")} for i, o in enumerate(offers, 1)}
     matching = [i for i, n in names.items() if n & words]
     return matching[0] if len(matching) == 1 else None  # two with the same name: ask which
+
+
+_HOUR_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten "
+                                          "eleven twelve".split(), 1)}
+
+
+def _bare_hour(text: str) -> int | None:
+    """The hour said on its own as a pick ("Nine is great", "seven's good", "10 works")."""
+    m = re.match(r"\s*(?:(?:ok(?:ay)?|yeah|yes|um|uh),?\s+)*(\d{1,2}|one|two|three|four|five|six|"
+                 r"seven|eight|nine|ten|eleven|twelve)(?:'s|\s+is|\s+o'?clock)?\b(?!\s*(?:\d|"
+                 r"thirty|fifteen|forty|minutes))", text, re.I)
+    if not m:
+        return None
+    word = m.group(1).lower()
+    return int(word) if word.isdigit() else _HOUR_WORDS[word]

@@ -174,7 +174,9 @@ class FrontDeskDialog:
                           r"^that'?s it\b|^(the )?(first|only|that) one'?s? (is )?(good|fine|"
                           r"great|perfect|works)\b|^(the )?(first|that) one,? please\b[.!]?$",
                           text.strip(), re.I))) or \
-                bool(DO_IT.search(text))
+                bool(DO_IT.search(text)) or bool(re.match(
+                    r"(no|nope|nah),? that'?s (it|all|everything)\b", text.strip(), re.I))
+            # "Nah, that's it" to "Shall I book it?": nothing to change, go ahead
         if self.conv.capability == "capable":
             yield from self.flows.capable.turn(text, u)
         else:

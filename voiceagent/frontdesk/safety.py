@@ -18,7 +18,9 @@ MEDICAL_ADVICE = (
     "is it torn", "is it serious", "what medication", "which medication", "painkiller",
     "ibuprofen", "tylenol", "advil", "diagnose", "diagnosis for", "what exercises should",
     "is that normal", "is this normal", "should i back off", "should i stop", "should i keep",
-    "should i be worried", "is it okay to", "is it ok to", "can i still",
+    "should i be worried", "is it okay to", "is it ok to", "can i still run",
+    "can i still work out", "can i still exercise", "can i still play", "can i still lift",
+    "can i still walk on",
     "what exercise should", "what should i do about my", "do i need surgery", "is it safe to",
 )
 

@@ -297,7 +297,8 @@ _DATE_CONTEXT = {
 _LABELLED = {
     "phone": re.compile(r"\b(phone|number|cell|call me|reach me|text me|mobile)\b", re.I),
     "member_id": re.compile(r"\b(member|subscriber|policy|insurance|medicare|mbi)\s*"
-                            r"(id|i d|number|no|#)\b|\bmember ?id\b|\bid (number )?is\b", re.I),
+                            r"(id|i d|number|no|#)\b|\bmember ?id\b|\bid (number )?is\b|"
+                            r"\bid'?s\b", re.I),
     "group_number": re.compile(r"\bgroup\s*(number|no|#|id)?\b", re.I),
     "claim_number": re.compile(r"\bclaim\s*(number|no|#)\b", re.I),
     "npi": re.compile(r"\bn ?p ?i\b", re.I),
@@ -485,12 +486,17 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                   r"\b(?i:i'?m|my name is)\s+([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)) or (
         re.search(r"\b(?:under|in) (?:my (?:husband|wife|dad|father|mom|mother|partner)'?s? "
                   r"name,?\s*)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)'s name\b", text))
+    m = m or re.search(r"\b(?i:under|through|on) my (?i:husband|wife|spouse|partner|mom|mother|"
+                       r"dad|father)(?:'s)?(?: (?i:name|plan|insurance|job|work))?[.,]\s+"
+                       r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)  # "under my husband. Greg L."
     if m:
         out["subscriber_name"] = Value(m.group(1))
     if ("payer_named" in out or pending in ("payer", "member_id")) and "member_id" not in out:
         # "I'm on my dad's plan, it's Cigna. He just texted it. U eight two two ...", "She has
         # Medicare. The number's eight R nine six ...": the sentence shaped like an ID
         for sentence in re.split(r"(?<=[.!?])\s+", text.strip())[1:]:
+            if re.search(r"\b(group|claim|npi|phone|cell)\b", sentence, re.I):
+                continue  # "Group eight eight one two four." is not the member ID
             said = re.sub(r"(?i)^.*?\b(?:number(?:'s| is)|id(?:'s| is)|number on the card is|"
                           r"it'?s)\s+", "", sentence)
             if answer_shape(said, clinic, today) not in (Shape.IDENTIFIER, Shape.SPELLING):
