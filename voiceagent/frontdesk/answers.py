@@ -265,7 +265,7 @@ def choose_offer(text: str, offers: list[dict[str, Any]]) -> int | None:
     n = ordinal(text, len(offers))
     if n is not None:
         return n
-    hour = _bare_hour(text)
+    hour = bare_hour(text)
     if hour is not None:  # "Nine is great.", "Seven's good."
         at = [i for i, o in enumerate(offers, 1)
               if datetime.fromisoformat(o["start"]).hour % 12 == hour % 12 and
@@ -294,7 +294,7 @@ _HOUR_WORDS = {w: n for n, w in enumerate("one two three four five six seven eig
                                           "eleven twelve".split(), 1)}
 
 
-def _bare_hour(text: str) -> int | None:
+def bare_hour(text: str) -> int | None:
     """The hour said on its own as a pick ("Nine is great", "seven's good", "10 works")."""
     m = re.match(r"\s*(?:(?:ok(?:ay)?|yeah|yes|um|uh),?\s+)*(\d{1,2}|one|two|three|four|five|six|"
                  r"seven|eight|nine|ten|eleven|twelve)(?:'s|\s+is|\s+o'?clock)?\b(?!\s*(?:\d|"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from voiceagent.dialog.protocol import DialogEvent
 from voiceagent.frontdesk import prompts
 from voiceagent.frontdesk import router as intents
-from voiceagent.frontdesk.answers import choose_offer, requested, store_request
+from voiceagent.frontdesk.answers import bare_hour, choose_offer, requested, store_request
 from voiceagent.frontdesk.conversation import MAX_ATTEMPTS, Flow, join_words
 from voiceagent.frontdesk.state import Step
 from voiceagent.frontdesk.understand import Understanding
@@ -175,6 +175,11 @@ class Booking(Flow):
         except IntakeError:
             request = None
         offered_days = {datetime.fromisoformat(o["start"]).date() for o in offers}
+        hour = bare_hour(text)
+        if request is None and hour is not None and len(offered_days) == 1:
+            # "Ten, if you have it." with only earlier times offered: look at ten that day
+            at = time(hour + 12 if hour < 7 else hour)
+            request = AppointmentRequest(day=next(iter(offered_days)), at=at)
         if request is not None and request.asap and request.at is None and \
                 request.earliest is None and (request.day is None or
                                               offered_days == {request.day}):

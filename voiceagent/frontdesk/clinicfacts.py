@@ -63,6 +63,10 @@ def match_payer(clinic: ClinicConfig, text: str) -> PayerMatch | None:
     if any(w in norm for w in SELF_PAY_WORDS):
         return PayerMatch("self-pay", True, self_pay=True)
     named = _exact_payers(clinic, norm)
+    if "advantage" in norm:  # "the AARP Medicare Advantage plan, from UnitedHealthcare"
+        supplements = {c.name for c in clinic.insurance.accepted
+                       if set(c.plan_types) == {"supplement"}}
+        named = [p for p in named if p.name not in supplements] or named
     advantage = [p for p in named for c in clinic.insurance.accepted
                  if c.name == p.name and set(c.plan_types) == {"medicare_advantage"}]
     if advantage:  # "my Medicare is through Humana": the Advantage plan is the payer
