@@ -152,7 +152,7 @@ _SPANISH_WORDS = {"lunes": "monday", "martes": "tuesday", "miercoles": "wednesda
 
 
 def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
-               previous: str = "") -> str | None:
+               previous: str = "", visit_day: date | None = None) -> str | None:
     """Every question in a turn answered ("Do I need a referral? I have Quartz, if that
     matters"; "where do I park, and which door do we use?"), and a follow-up read with the
     question before it ("What about the Friday after?" after asking about Thanksgiving)."""
@@ -171,10 +171,11 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
                 return on_day
         if _FOLLOW_UP.match(norm):
             return answer_question(clinic, f"{question} {previous}", today)
-    whole = answer_question(clinic, question, today)
+    whole = answer_question(clinic, question, today, visit_day=visit_day)
     clauses = [c for c in _CLAUSE_BREAK.split(question) if c and len(c.split()) >= 2]
     if len(clauses) >= 2:
-        answers = [answer_question(clinic, c, today, context=question) for c in clauses]
+        answers = [answer_question(clinic, c, today, context=question, visit_day=visit_day)
+                   for c in clauses]
         found = list(dict.fromkeys(a for a in answers if a))
         if len(found) >= 2:
             return " ".join(found)
@@ -186,7 +187,7 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
 
 
 def answer_question(clinic: ClinicConfig, question: str, today: date | None = None,
-                    context: str = "") -> str | None:
+                    context: str = "", visit_day: date | None = None) -> str | None:
     """The clinic's answer to a question, or None when the config does not cover it.
 
     Facts the config holds (prices, hours on a given day, which payers) are answered from
@@ -227,7 +228,7 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
         names = ", ".join(p.name for p in clinic.insurance.accepted[:8])
         return f"We accept {names}, among others. Which plan do you have?"
     if words & {"door", "doors", "entrance", "entrances", "park", "parking", "enter", "get in"}:
-        day = _day_named(f"{question} {context}", today)
+        day = _day_named(f"{question} {context}", today) or visit_day  # "which door do I use?"
         notes = []
         if words & {"door", "doors", "entrance", "entrances", "enter"}:
             notes.append(clinic.facts.entrance.on(day) if day else clinic.facts.entrance.default)

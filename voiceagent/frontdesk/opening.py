@@ -13,7 +13,14 @@ from voiceagent.frontdesk import router as intents
 from voiceagent.frontdesk.answers import parse_field
 from voiceagent.frontdesk.conversation import MAX_ATTEMPTS, Flow
 from voiceagent.frontdesk.state import Step
-from voiceagent.frontdesk.understand import Shape, Understanding, answer_shape
+from voiceagent.frontdesk.understand import (
+    Shape,
+    Understanding,
+    answer_shape,
+    describes_problem,
+    letter_run,
+    name_in,
+)
 from voiceagent.llm.choice import choose
 from voiceagent.llm.protocol import ChatMessage
 
@@ -132,6 +139,25 @@ class Opening(Flow):
             if self.state.step == Step.WRAP_UP and u.yes:
                 yield from self.conv.say("Sure, what else can I help with?",
                                          prompt="What else can I help with?")
+                return
+            shape = answer_shape(text, self.clinic, self.conv.local_now().date())
+            named = name_in(text, self.clinic) if shape in (Shape.NAME, Shape.SPELLING) else None
+            if self.state.intent is None and self.state.outcome is None and (
+                    named or shape in (Shape.DATE, Shape.PHONE) or
+                    set(u.values) & {"full_name", "dob", "phone"}) and any(
+                    describes_problem(m["content"]) for m in self.state.history
+                    if m["role"] == "user"):
+                # the problem was told, a question answered, and now the caller gives their
+                # name: they are booking ("Dorothy Pfeiffer. That's P, F, E, I, F, F, E, R.")
+                if named and "full_name" not in u.values:
+                    parse_field("full_name", named, self.state, self.clinic,
+                                self.conv.local_now())
+                    f = self.state.fields
+                    run = letter_run(text, f["first_name"], f["last_name"])
+                    if run and run.replace(" ", "").lower() == f["last_name"].lower():
+                        f["last_name_spelled"] = f["last_name"]
+                yield from self.start(intents.BOOK, text, lead=self.flows.intake.apply(u),
+                                      keep_lead=True)
                 return
             guess = self._llm_intent(text)
             if guess is not None and guess not in (intents.HUMAN, intents.GOODBYE):

@@ -396,8 +396,11 @@ class ToolBox:
         return {"recorded": sorted(k for k, v in updates.items() if v)}
 
     def _answer_faq(self, args: AnswerFaqArgs) -> dict[str, Any]:
+        visit = self.state.booking or self.state.hold
         answer = answer_all(self.backend.clinic, args.question, self.backend.now().date(),
-                            previous=self.state.last_question)
+                            previous=self.state.last_question,
+                            visit_day=datetime.fromisoformat(visit["start"]).date()
+                            if visit and visit.get("start") else None)
         self.state.last_question = args.question
         if answer is None:
             raise Refused("the clinic's information has no answer to that; say so and offer "

@@ -743,6 +743,11 @@ def name_in(text: str, clinic: ClinicConfig) -> str | None:
     return None
 
 
+def describes_problem(text: str) -> bool:
+    """Whether the words tell of a problem a physical therapist treats ("the room spins")."""
+    return bool(_CONDITION.search(text))
+
+
 def plausible_name_answer(text: str, clinic: ClinicConfig) -> bool:
     """Whether an answer to "may I have your name?" reads as a name at all."""
     try:

@@ -17,9 +17,10 @@ def parse_phone(text: str, region: str = "US") -> Parsed[str]:
     Accepts "five five five, one two three, four five six seven", "5-5-5, 1-2-3, 4-5-6-7",
     "oh" for zero, "double five", a leading "one" country code.
     """
+    text = _INTERJECTION.sub(" ", text)  # "five five five... oh, what is it... one one"
     digits = _digits(text)
     if len(digits) > 10 and not (len(digits) == 11 and digits.startswith("1")):
-        digits = _restarted(text) or digits
+        digits = _repeated(digits) or _restarted(text) or digits
     if not digits:
         raise IntakeError("phone", "I didn't catch any digits; please say the phone number "
                           "one digit at a time, area code first")
@@ -45,6 +46,21 @@ def parse_phone(text: str, region: str = "US") -> Parsed[str]:
 
 _RESTART = re.compile(r"\b(?:no|sorry|wait|i mean|uh|um|let me start over|start over|scratch "
                       r"that|actually|oops)\b|\.\.\.|\u2026", re.I)
+
+
+# "oh" before a word that is no digit is a sound, not a zero ("oh, what is it")
+_INTERJECTION = re.compile(r"\boh\b(?=[\s,.!?\u2026]+(?:what|wait|no|sorry|um|uh|yes|yeah|"
+                           r"right|let me|hang on|hold on|gosh|boy|dear|i|the|it'?s|that)\b)|"
+                           r"(?:^|(?<=[.!?]\s))oh\b(?=[,!])", re.I)
+
+
+def _repeated(digits: str) -> str | None:
+    """The last group said twice to be sure ("... one one nine three. Yes. One one nine
+    three."): once."""
+    for n in (4, 3):
+        if len(digits) - n == 10 and digits[-n:] == digits[-2 * n:-n]:
+            return digits[:-n]
+    return None
 
 
 def _digits(text: str) -> str:
