@@ -3,6 +3,7 @@ state and templates)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from voiceagent.dialog.protocol import DialogEvent
@@ -57,6 +58,8 @@ class Flows:
         """A request that interrupts the current step: a person or goodbye. A question is
         answered inside the step (and the step goes on)."""
         scores = u.scores
+        if _CALL_THEM.search(u.text) and self.conv.state.intent == intents.BOOK:
+            return "call_back_to_schedule"
         if scores.get(intents.HUMAN, 0) >= 3 and not u.values:
             return intents.HUMAN
         personal = {"full_name", "dob", "phone", "member_id", "email", "payer_named"}
@@ -69,9 +72,20 @@ class Flows:
         if kind == intents.HUMAN:
             yield from self.opening.transfer(text)
             return
+        if kind == "call_back_to_schedule":
+            # "Can you guys just call him to set up a time?": the lead and a call-back message
+            self.intake.keep_inquiry()
+            yield from self.conv.wrap("Of course. The front desk will call to set up a time.")
+            return
         yield from self._goodbye_or_keep()
 
     def _goodbye_or_keep(self) -> Iterator[DialogEvent]:
         """A caller who leaves mid-intake: what they told us is kept for a call-back."""
         self.intake.keep_inquiry()
         yield from self.conv.goodbye()
+
+
+# the caller asks the clinic to call the patient (or them) to schedule, rather than book now
+_CALL_THEM = re.compile(r"\b(call|contact|reach out to|ring) (him|her|them|the patient|me)( back)?"
+                        r" (to|and) (set up|schedule|book|make|find)\b|\b(just )?(call|contact) "
+                        r"(him|her|them|the patient) (directly|to schedule)\b", re.I)

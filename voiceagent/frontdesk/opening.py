@@ -66,6 +66,16 @@ class Opening(Flow):
             if u.no and not u.intents and not u.question:
                 yield from self.conv.goodbye()
                 return
+            if (set(u.values) & {"full_name", "dob", "phone"} or name_in(text, self.clinic)) \
+                    and not u.intents:
+                # "Andrea Lukas. L, U, K, A, S." after "I can take a message for our records
+                # team": the message is being given
+                if "full_name" not in u.values and name_in(text, self.clinic):
+                    parse_field("full_name", name_in(text, self.clinic) or "", self.state,
+                                self.clinic, self.conv.local_now())
+                yield from self.start(intents.MESSAGE, "", lead=self.flows.intake.apply(u),
+                                      keep_lead=True)
+                return
         if self.state.pending == "confirm_intent" and u.question and not u.yes and not u.no \
                 and not u.intents:
             # "and each visit after that?": answer, and the offer to book still stands
@@ -135,6 +145,9 @@ class Opening(Flow):
         if not wanted:
             if answer:
                 yield from self.conv.wrap(answer)
+                if re.search(r"\btake a message\b", answer):  # the answer offered one
+                    self.state.pending = "offer_message"
+                    self.state.fields.setdefault("topic", text[:300])
                 return
             if self.state.step == Step.WRAP_UP and u.yes:
                 yield from self.conv.say("Sure, what else can I help with?",

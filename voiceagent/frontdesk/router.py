@@ -66,6 +66,7 @@ KEYWORDS: dict[str, dict[str, float]] = {
     MESSAGE: {"message": 3, "leave a message": 4, "pass along": 3, "let them know": 3,
               "call me back": 3, "callback": 3, "tell my therapist": 3, "bill": 1.5,
               "billing": 2.5, "statement": 2, "charged": 2.5, "invoice": 3, "records": 2,
+              "therapy notes": 4, "my notes": 3, "my records": 3, "send my records": 3,
               "complaint": 4, "complain": 4, "talk to a manager": 3,
               "speak to a manager": 3, "talk to the manager": 3, "manager call": 3,
               "running late": 4, "going to be late": 4, "be late": 3, "stuck in traffic": 4,

@@ -594,7 +594,10 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
                      r"fell|since|ago|last)\b", norm) and not re.search(
         r"\b(next|this|tomorrow|available|openings?|come in|appointment|book|schedule|works?|"
         r"prefer|best|better|free|good for me)\b", norm)
-    if _TIME_WORDS.search(text) and not past and not any(
+    phone_only = "phone" in out and not re.search(
+        r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|morning|"
+        r"afternoon|evening|week)s?\b", norm)  # "reach me at six oh eight ..." is no time
+    if _TIME_WORDS.search(text) and not past and not phone_only and not any(
             k in out for k in ("dob", "surgery_date", "date_of_injury")):
         try:
             request = parse_appointment_request(text, now.replace(tzinfo=None))
