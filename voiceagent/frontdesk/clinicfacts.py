@@ -227,6 +227,14 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
                                                                 "what", "network"}:
         names = ", ".join(p.name for p in clinic.insurance.accepted[:8])
         return f"We accept {names}, among others. Which plan do you have?"
+    facts = clinic.facts
+    if "fax" in words and facts.fax:
+        return f"Our fax number is {facts.fax}."
+    if words & {"email", "e-mail"} and words & {"address", "your", "what"} and facts.email:
+        return f"Our email address is {facts.email}."
+    if words & {"website", "web", "site", "online"} and words & {"your", "what", "address"} and \
+            facts.website:
+        return f"Our website is {facts.website}."
     if words & {"door", "doors", "entrance", "entrances", "park", "parking", "enter", "get in"}:
         day = _day_named(f"{question} {context}", today) or visit_day  # "which door do I use?"
         notes = []

@@ -291,6 +291,9 @@ class Intake(Flow):
                 return
             yield from self.conv.say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
+        if f.get("last_name") and "last_name_spelled" not in f and "as in" not in text.lower():
+            spelled = letter_run(text, f.get("first_name", ""), f["last_name"])  # "It's Mariah
+            # Betts. M, A, R, I, A, H. Betts, B, E, T, T, S.": the name is known now
         if spelled and f.get("last_name") and "last_name_spelled" not in f and \
                 spelled.replace(" ", "").lower() == f["last_name"].lower():
             f["last_name_spelled"] = f["last_name"]  # "Jordan Pike. P I K E."

@@ -795,7 +795,10 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
     month = re.search(r"\b(january|february|march|april|may|june|july|august|september|"
                       r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
                       r"nov|dec)\b", text, re.I)
-    grouped = letters == 0 and 3 <= digits <= 8 and not content and text.count(",") >= 2
+    groups = ["".join(c for c in spoken_chars(g, "digits")[0] if c.isdigit())
+              for g in text.split(",")]
+    grouped = letters == 0 and not content and len(groups) == 3 and len(groups[0]) <= 2 and \
+        len(groups[1]) <= 2 and len(groups[2]) in (2, 4)  # month, day, year
     if month or grouped or (letters == 0 and 5 <= digits <= 8) or re.search(
             r"\d{1,2}/\d{1,2}/\d{2,4}", text):  # grouped: "Three, three, seventy six"
         try:
