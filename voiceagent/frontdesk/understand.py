@@ -799,7 +799,8 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
               for g in text.split(",")]
     grouped = letters == 0 and not content and len(groups) == 3 and len(groups[0]) <= 2 and \
         len(groups[1]) <= 2 and len(groups[2]) in (2, 4)  # month, day, year
-    if month or grouped or (letters == 0 and 5 <= digits <= 8) or re.search(
+    ungrouped = text.count(",") < 2  # "four four seven, two nine one, oh three" is an ID
+    if month or grouped or (letters == 0 and 5 <= digits <= 8 and ungrouped) or re.search(
             r"\d{1,2}/\d{1,2}/\d{2,4}", text):  # grouped: "Three, three, seventy six"
         try:
             parse_date_of_birth(text, today)
