@@ -149,6 +149,12 @@ def parse_field(
         f["message_body"] = text[:2000]
         return ""
     if field == "which_appointment":
+        if re.search(r"\b(both|all of them|all (two|three|of my)|each of them|every one)\b",
+                     text, re.I) and state.intent == intents.CANCEL:
+            state.cancel_all = True  # "Both of them, yes. Tomorrow's and the one next week."
+            state.target_appointment_id = int(state.appointments[0]["appointment_id"])
+            f["which_appointment"] = "all"
+            return ""
         chosen = match_appointment(state, text, now)
         if chosen is None:
             raise IntakeError("which_appointment", "which one? You can say the first or "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,13 +76,19 @@ class OwnAppointments(Flow):
             self.state.step = Step.CONFIRM
             said = next((m["content"] for m in reversed(self.state.history)
                          if m["role"] == "user"), "")
-            if len(appointments) > 1 and DO_IT.search(said):
+            said_yes = self.state.cancel_all and re.search(r"\b(yes|yeah|please|cancel)\b", said,
+                                                           re.I)
+            if len(appointments) > 1 and (DO_IT.search(said) or said_yes):
                 # "just cancel the Friday one": asked for in so many words; it is read back
                 self.state.caller_confirmed = True
                 yield from self.flows.booking.confirm(
                     said, understand(said, self.clinic, self.conv.router, self.conv.local_now()))
                 return
-            question = f"Shall I cancel your {self._appointment_text(target)}?"
+            if self.state.cancel_all:
+                listed = join_words([self._appointment_text(a) for a in appointments])
+                question = f"Shall I cancel all {len(appointments)}: your {listed}?"
+            else:
+                question = f"Shall I cancel your {self._appointment_text(target)}?"
             yield from self.conv.say(f"{lead} {question}".strip(), prompt=question)
             return
         # reschedule: ask for the new time

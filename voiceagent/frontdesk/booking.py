@@ -266,9 +266,14 @@ class Booking(Flow):
                     "reschedule_appointment",
                     {"appointment_id": self.state.target_appointment_id}, events)
             elif intent == intents.CANCEL:
-                result = self.conv.tool(
-                    "cancel_appointment",
-                    {"appointment_id": self.state.target_appointment_id}, events)
+                ids = [a["appointment_id"] for a in self.state.appointments] \
+                    if self.state.cancel_all else [self.state.target_appointment_id]
+                for appointment_id in ids:  # each one refused or done on its own
+                    self.state.caller_confirmed = True  # the read-back named every one
+                    result = self.conv.tool("cancel_appointment",
+                                            {"appointment_id": appointment_id}, events)
+                    if not result.ok:
+                        break
             else:
                 yield from self.conv.wrap("")
                 return
@@ -332,4 +337,7 @@ class Booking(Flow):
         if intent == intents.RESCHEDULE:
             return f"Done. Your appointment is now {prompts.when_text(b['start'])} with " \
                    f"{prompts.spoken_name(b['provider_name'])}."
+        if self.state.cancel_all:
+            return "Both appointments are cancelled." if len(self.state.appointments) == 2 \
+                else "All of those appointments are cancelled."
         return "Your appointment is cancelled."

@@ -24,6 +24,7 @@ from voiceagent.frontdesk.understand import (
     letter_run,
     name_in,
     spelled_names,
+    without_spellings,
 )
 from voiceagent.intake import IntakeError, parse_appointment_request, parse_phone
 from voiceagent.intake.identifiers import is_mbi
@@ -225,8 +226,8 @@ class Intake(Flow):
         failed: IntakeError | None = None
         ack = ""
         answered = False
-        named = name_in(text, self.clinic) if field == "full_name" and shape is not \
-            Shape.NAME and not u.question else None
+        named = name_in(text, self.clinic) or name_in(without_spellings(text), self.clinic) \
+            if field == "full_name" and shape is not Shape.NAME and not u.question else None
         labelled = u.values.get(field)
         if labelled is not None and field in ("member_id", "claim_number", "phone",
                                               "adjuster_phone", "dob"):

@@ -256,6 +256,7 @@ class Opening(Flow):
             # always a fresh list: an earlier change in this call may have altered it
             self.state.appointments = []
             self.state.target_appointment_id = None
+            self.state.cancel_all = False
             self.state.request = None
             self.state.fields.pop("which_appointment", None)
         if intent in (intents.RESCHEDULE, intents.CANCEL, intents.MY_APPOINTMENTS) and \

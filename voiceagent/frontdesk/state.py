@@ -41,6 +41,7 @@ class ConversationState:
     patient_id: int | None = None  # set only by a successful identity check
     appointments: list[dict[str, Any]] = field(default_factory=list)
     target_appointment_id: int | None = None
+    cancel_all: bool = False  # "both of them": every listed appointment is cancelled
     request: dict[str, Any] | None = None  # the parsed "when" (AppointmentRequest fields)
     caller_confirmed: bool = False
     booking: dict[str, Any] | None = None

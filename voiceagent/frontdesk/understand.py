@@ -659,6 +659,13 @@ def letter_run(text: str, first_name: str = "", last_name: str = "") -> str | No
     return None
 
 
+def without_spellings(text: str) -> str:
+    """The words with the spelled letters taken out ("His name is Tyler, T Y L E R,
+    Kaczmarek." -> "His name is Tyler Kaczmarek.")."""
+    bare = _LETTER_RUN.sub(" ", text)
+    return re.sub(r"\s*,(\s*,)+\s*|\s*,\s+(?=[A-Z][a-z])", " ", bare)
+
+
 def spelled_names(text: str) -> list[str]:
     """Names said with their spelling after them ("Patricia, P A T R I C I A, Dunleavy,
     D U N L E A V Y" -> ["Patricia", "Dunleavy"])."""
