@@ -59,3 +59,10 @@ def test_a_specialtys_own_evaluation_for_the_problems_it_treats(reason, kind):
 def test_a_misheard_follow_up_that_names_a_day_after_an_hours_question():
     before = "Hi, are you open on Thanksgiving?"
     assert "Friday, November 27" in ask("Welcome out from the Friday after.", previous=before)
+
+
+def test_contact_facts_and_the_door_for_the_visit_in_hand():
+    assert "555-0143" in ask("And what's your fax number? My doctor wants to send something.")
+    saturday = answer_all(CLINIC, "And which door do I use?", MONDAY,
+                          visit_day=date(2026, 11, 28))
+    assert saturday is not None and "rear entrance" in saturday

@@ -548,3 +548,23 @@ def test_original_medicare_or_advantage_is_asked_where_the_payer_rules_say_so(ba
     list(dialog.respond(UserTurn("the regular one, red white and blue card")))
     assert dialog.state.fields["plan_type"] == "medicare"
     assert dialog.state.pending == "member_id"
+
+
+def test_both_of_them_cancels_every_listed_visit_after_one_read_back(backend, store):
+    patient = add_patient(backend)
+    now = backend.now()
+    for day in (24, 25):
+        hold = scheduling.hold_slot(backend.store, backend.clinic,
+                                    appointment_type_id="evaluation",
+                                    start=now.replace(day=day, hour=9, minute=0, second=0,
+                                                      microsecond=0), now=now,
+                                    actor=backend.actor)
+        scheduling.book(backend.store, backend.clinic, hold_id=hold.hold_id,
+                        patient_id=patient, now=now, actor=backend.actor)
+    dialog = FrontDeskDialog(backend)
+    events = run(dialog, ["I gotta cancel both of my appointments", "Jane Smith", "3/3/1982",
+                          "555 123 4567", "Both of them.", "yes"])
+    assert "Shall I cancel all 2" in said(events)
+    with store.transaction() as s:
+        assert [a.status for a in s.scalars(select(Appointment))] == ["cancelled"] * 2
+    assert "Both appointments are cancelled." in said(events)

@@ -143,3 +143,19 @@ def test_claim_details_said_in_passing():
     assert lawyer["attorney_phone"] == "+16085550188" and "phone" not in lawyer
     assert values("I work housekeeping at the Lakeshore Suites hotel on John Nolen.")[
         "employer"].startswith("the Lakeshore Suites")
+
+
+def test_a_name_with_its_first_name_spelled_in_between():
+    from voiceagent.frontdesk.understand import name_in, without_spellings
+    said = "His name is Tyler, T Y L E R, Kaczmarek."
+    assert name_in(without_spellings(said), CLINIC) == "Tyler Kaczmarek"
+    assert name_in("It's Mariah Betts. M, A, R, I, A, H. Betts, B, E, T, T, S.", CLINIC) == \
+        "Mariah Betts"
+
+
+def test_an_id_in_three_groups_is_no_date_and_a_records_request_is_a_message():
+    assert answer_shape("Four four seven, two nine one, oh three.", CLINIC,
+                        NOW.date()) is Shape.IDENTIFIER
+    router = IntentRouter.from_clinic(CLINIC)
+    scores = router.scores("My surgeon's office needs my therapy notes before my follow-up.")
+    assert max(scores, key=lambda k: scores[k]) == "leave_message"
