@@ -149,6 +149,12 @@ class Opening(Flow):
                     self.state.pending = "offer_message"
                     self.state.fields.setdefault("topic", text[:300])
                 return
+            if self.state.step == Step.WRAP_UP and re.fullmatch(
+                    r"(okay|ok|alright|all right|great|perfect|cool|good|sounds good)[,.!]*"
+                    r"(\s+\w+[.!]*)?", text.strip(), re.I):
+                # "Okay, thanks." (heard as "Okay, Hank.") to "anything else?": done
+                yield from self.conv.goodbye()
+                return
             if self.state.step == Step.WRAP_UP and u.yes:
                 yield from self.conv.say("Sure, what else can I help with?",
                                          prompt="What else can I help with?")
