@@ -57,7 +57,7 @@ class Intake(Flow):
             return
         try:
             self.backend.log_inquiry(IntakeRecord.from_fields(f), self.state.channel,
-                                     phone=f.get("phone") or _dialable(self.state.caller_id))
+                                     phone=self._callback_phone())
             self.state.outcome = "lead_logged"
         except Exception as exc:  # the class only: the message may quote what was said
             log.warning("inquiry_not_logged", extra={"call_id": self.conv.call_id,
@@ -292,23 +292,33 @@ class Intake(Flow):
                 return
             yield from self.conv.say(f"Sorry, I didn't get that. {question}", prompt=question)
             return
-        if f.get("last_name") and "last_name_spelled" not in f and "as in" not in text.lower():
-            spelled = letter_run(text, f.get("first_name", ""), f["last_name"])  # "It's Mariah
-            # Betts. M, A, R, I, A, H. Betts, B, E, T, T, S.": the name is known now
-        if spelled and f.get("last_name") and "last_name_spelled" not in f and \
-                spelled.replace(" ", "").lower() == f["last_name"].lower():
-            f["last_name_spelled"] = f["last_name"]  # "Jordan Pike. P I K E."
+        self.mark_spelling(text)
         self._note_inquiry()
         if "we accept" in answer:  # the answer already said so
             ack, extra = (re.sub(r"Great, we accept [^.]+\.\s*", "", x) for x in (ack, extra))
         lead = " ".join(p for p in (answer, ack, extra) if p)
         yield from self.next(lead)
 
+    def _callback_phone(self) -> str | None:
+        """The number the caller gave, else the caller ID when it is a number."""
+        return self.state.fields.get("phone") or _dialable(self.state.caller_id)
+
+    def mark_spelling(self, text: str) -> None:
+        """A spelling said with the name ("Jordan Pike. P I K E.", "It's Mariah Betts. M, A,
+        R, I, A, H. Betts, B, E, T, T, S."): once the name is known, the last name counts as
+        spelled when the letters spell it."""
+        f = self.state.fields
+        if not f.get("last_name") or "last_name_spelled" in f or "as in" in text.lower():
+            return
+        run = letter_run(text, f.get("first_name", ""), f["last_name"])
+        if run and run.replace(" ", "").lower() == f["last_name"].lower():
+            f["last_name_spelled"] = f["last_name"]
+
     def _note_inquiry(self) -> None:
         """The caller is identifiable (a name and a phone): the inquiry is a lead now, so a
         call that drops still leaves it; noted again as more is learned."""
         f = self.state.fields
-        phone = f.get("phone") or _dialable(self.state.caller_id)
+        phone = self._callback_phone()
         if self.state.intent != intents.BOOK or not (f.get("first_name") and phone):
             return
         learned = sum(1 for v in f.values() if v)

@@ -18,7 +18,6 @@ from voiceagent.frontdesk.understand import (
     Understanding,
     answer_shape,
     describes_problem,
-    letter_run,
     name_in,
 )
 from voiceagent.llm.choice import choose
@@ -66,13 +65,13 @@ class Opening(Flow):
             if u.no and not u.intents and not u.question:
                 yield from self.conv.goodbye()
                 return
-            if (set(u.values) & {"full_name", "dob", "phone"} or name_in(text, self.clinic)) \
-                    and not u.intents:
+            named = name_in(text, self.clinic)
+            if (set(u.values) & {"full_name", "dob", "phone"} or named) and not u.intents:
                 # "Andrea Lukas. L, U, K, A, S." after "I can take a message for our records
                 # team": the message is being given
-                if "full_name" not in u.values and name_in(text, self.clinic):
-                    parse_field("full_name", name_in(text, self.clinic) or "", self.state,
-                                self.clinic, self.conv.local_now())
+                if "full_name" not in u.values and named:
+                    parse_field("full_name", named, self.state, self.clinic,
+                                self.conv.local_now())
                 yield from self.start(intents.MESSAGE, "", lead=self.flows.intake.apply(u),
                                       keep_lead=True)
                 return
@@ -171,10 +170,7 @@ class Opening(Flow):
                 if named and "full_name" not in u.values:
                     parse_field("full_name", named, self.state, self.clinic,
                                 self.conv.local_now())
-                    f = self.state.fields
-                    run = letter_run(text, f["first_name"], f["last_name"])
-                    if run and run.replace(" ", "").lower() == f["last_name"].lower():
-                        f["last_name_spelled"] = f["last_name"]
+                    self.flows.intake.mark_spelling(text)
                 yield from self.start(intents.BOOK, text, lead=self.flows.intake.apply(u),
                                       keep_lead=True)
                 return
