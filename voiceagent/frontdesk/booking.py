@@ -14,7 +14,7 @@ from voiceagent.frontdesk import router as intents
 from voiceagent.frontdesk.answers import bare_hour, choose_offer, requested, store_request
 from voiceagent.frontdesk.conversation import MAX_ATTEMPTS, Flow, join_words
 from voiceagent.frontdesk.state import Step
-from voiceagent.frontdesk.understand import Understanding
+from voiceagent.frontdesk.understand import Understanding, specialties_called_for
 from voiceagent.intake import IntakeError, parse_appointment_request
 from voiceagent.intake.dates import AppointmentRequest, say_date, say_time
 
@@ -140,16 +140,11 @@ class Booking(Flow):
         f = self.state.fields
         if f.get("provider_pref"):
             return f["provider_pref"]
-        words = intents.normalize(" ".join(f.get(k, "") for k in ("reason", "body_part")))
-        wanted: list[str] = []
-        for p in self.clinic.providers:
-            if p.role != "PT":
-                continue
-            if any(s.split()[0] in words for s in getattr(p, "specialties", []) or []
-                   if s.split()[0] in ("pelvic", "vestibular")) or (
-                    "vestibular" in (getattr(p, "specialties", []) or []) and
-                    any(w in words for w in ("vertigo", "dizzy", "dizziness", "balance"))):
-                wanted.append(p.id)
+        called_for = specialties_called_for(
+            " ".join(f.get(k, "") for k in ("reason", "body_part")))
+        wanted = [p.id for p in self.clinic.providers if p.role == "PT" and any(
+            concept in " ".join(getattr(p, "specialties", []) or []).lower()
+            for concept in called_for)]
         if not wanted and f.get("language") and f["language"] != "en":
             wanted = [p.id for p in self.clinic.providers if p.role == "PT" and
                       f["language"] in (getattr(p, "languages", []) or [])]

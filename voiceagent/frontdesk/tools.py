@@ -13,7 +13,6 @@ conversation step and on identity checks done against the store.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -30,6 +29,7 @@ from voiceagent.dialog.protocol import ToolResult
 from voiceagent.frontdesk.backend import FrontDeskBackend, IntakeRecord
 from voiceagent.frontdesk.clinicfacts import answer_all
 from voiceagent.frontdesk.state import ConversationState, Step
+from voiceagent.frontdesk.understand import specialties_called_for
 from voiceagent.intake.dates import AppointmentRequest
 
 log = logging.getLogger(__name__)
@@ -476,15 +476,6 @@ def choose_category(clinic: Any, text: str) -> str:
     return ids[0]
 
 
-# what callers say for the problems a specialty's own visit type treats
-_SPECIALTY_CUES: dict[str, tuple[str, ...]] = {
-    "pelvic": ("pelvic", "incontinen", "leak", "bladder", "postpartum", "pregnan", "prolapse",
-               "had a baby", "after the baby"),
-    "vestibular": ("vertigo", "dizz", "vestibular", "b ?p ?p ?v", "room spin", "spinning",
-                   "inner ear", "balance", "crystals"),
-}
-
-
 def choose_appointment_type(clinic: Any, *, new_patient: bool, text: str = "") -> str:
     """The appointment type for a phone booking: a named match, else an evaluation for a
     new patient, else a follow-up, else the first type bookable by phone."""
@@ -496,13 +487,12 @@ def choose_appointment_type(clinic: Any, *, new_patient: bool, text: str = "") -
         best = max(scored, key=lambda st: st[0])
         if best[0] >= 90:
             return best[1].id
-    said = text.lower()
+    wanted = specialties_called_for(text)
     for t in bookable:  # a specialty's own evaluation: "leaking since the baby", "BPPV"
         if t.new_patient != new_patient:
             continue
         named = f"{t.id} {t.name} {' '.join(t.specialties)}".lower()
-        if any(concept in named and re.search(rf"\b({'|'.join(cues)})", said)
-               for concept, cues in _SPECIALTY_CUES.items()):
+        if any(concept in named for concept in wanted):
             return t.id
     words = ("eval", "initial", "new") if new_patient else ("follow", "visit", "treatment")
     for t in bookable:

@@ -753,6 +753,23 @@ def name_in(text: str, clinic: ClinicConfig) -> str | None:
     return None
 
 
+# what callers say for the problems a specialty treats
+_SPECIALTY_CUES: dict[str, tuple[str, ...]] = {
+    "pelvic": ("pelvic", "incontinen", "leak", "bladder", "postpartum", "pregnan", "prolapse",
+               "had a baby", "after the baby"),
+    "vestibular": ("vertigo", "dizz", "vestibular", "b ?p ?p ?v", "room spin", "spinning",
+                   "inner ear", "balance", "crystals"),
+}
+
+
+def specialties_called_for(text: str) -> set[str]:
+    """The specialties ("pelvic", "vestibular") whose problems the words describe ("leaking
+    since the baby", "BPPV")."""
+    said = text.lower()
+    return {concept for concept, cues in _SPECIALTY_CUES.items()
+            if re.search(rf"\b({'|'.join(cues)})", said)}
+
+
 def describes_problem(text: str) -> bool:
     """Whether the words tell of a problem a physical therapist treats ("the room spins")."""
     return bool(_CONDITION.search(text))
