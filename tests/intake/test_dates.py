@@ -131,3 +131,13 @@ def test_a_greeting_is_no_time_and_as_early_as_you_can_is_the_earliest():
     with pytest.raises(IntakeError):
         parse_appointment_request("Hello, good morning.", NOW)
     assert parse_appointment_request("Friday then, as early as you can.", NOW).value.asap
+
+
+@pytest.mark.parametrize(("said", "hour"), [
+    ("Seven's good.", 7), ("Nine is great.", 9), ("Ten, if you have it.", 10),
+    ("Nine o'clock would be lovely", 9), ("Okay, nine works", 9),
+    ("Nine thirty works", None), ("The first one.", None),
+])
+def test_an_hour_said_on_its_own_as_a_pick(said, hour):
+    from voiceagent.intake.dates import bare_hour
+    assert bare_hour(said) == hour

@@ -27,7 +27,7 @@ from voiceagent.intake import (
     parse_phone,
     parse_spelled_name,
 )
-from voiceagent.intake.dates import AppointmentRequest
+from voiceagent.intake.dates import AppointmentRequest, bare_hour
 
 INJURY_FIELDS = ("claim_number", "adjuster_name", "adjuster_phone", "date_of_injury", "employer")
 WORKERS_COMP_WORDS = ("workers comp", "worker's comp", "workers' comp", "workman's comp",
@@ -294,18 +294,3 @@ def choose_offer(text: str, offers: list[dict[str, Any]]) -> int | None:
                  if w not in ("dr", "mr", "ms", "mrs")} for i, o in enumerate(offers, 1)}
     matching = [i for i, n in names.items() if n & words]
     return matching[0] if len(matching) == 1 else None  # two with the same name: ask which
-
-
-_HOUR_WORDS = {w: n for n, w in enumerate("one two three four five six seven eight nine ten "
-                                          "eleven twelve".split(), 1)}
-
-
-def bare_hour(text: str) -> int | None:
-    """The hour said on its own as a pick ("Nine is great", "seven's good", "10 works")."""
-    m = re.match(r"\s*(?:(?:ok(?:ay)?|yeah|yes|um|uh),?\s+)*(\d{1,2}|one|two|three|four|five|six|"
-                 r"seven|eight|nine|ten|eleven|twelve)(?:'s|\s+is|\s+o'?clock)?\b(?!\s*(?:\d|"
-                 r"thirty|fifteen|forty|minutes))", text, re.I)
-    if not m:
-        return None
-    word = m.group(1).lower()
-    return int(word) if word.isdigit() else _HOUR_WORDS[word]

@@ -11,12 +11,12 @@ from typing import Any
 from voiceagent.dialog.protocol import DialogEvent
 from voiceagent.frontdesk import prompts
 from voiceagent.frontdesk import router as intents
-from voiceagent.frontdesk.answers import bare_hour, choose_offer, requested, store_request
+from voiceagent.frontdesk.answers import choose_offer, requested, store_request
 from voiceagent.frontdesk.conversation import MAX_ATTEMPTS, Flow, join_words
 from voiceagent.frontdesk.state import Step
 from voiceagent.frontdesk.understand import Understanding, specialties_called_for
 from voiceagent.intake import IntakeError, parse_appointment_request
-from voiceagent.intake.dates import AppointmentRequest, say_date, say_time
+from voiceagent.intake.dates import AppointmentRequest, bare_hour, say_date, say_time
 
 log = logging.getLogger(__name__)
 

@@ -348,6 +348,14 @@ def _extract_day(norm: str, now: datetime) -> date | None:
     return None
 
 
+def bare_hour(text: str) -> int | None:
+    """The hour said on its own as a pick ("Nine is great", "seven's good", "10 works"), not
+    a time with minutes ("nine thirty")."""
+    m = re.match(r"\s*(?:(?:ok(?:ay)?|yeah|yes|um|uh),?\s+)*(\d{1,2})(?:\s+is|\s+oclock)?\b"
+                 r"(?!\s*(?:\d|minutes))", _numbers(text.replace("'s", " is")))
+    return int(m.group(1)) if m else None
+
+
 def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentRequest]:
     """Read when the caller wants to come in ("next Tuesday morning", "tomorrow at 3:15").
 
