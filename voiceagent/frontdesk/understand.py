@@ -36,6 +36,7 @@ from voiceagent.intake import (
     parse_past_date,
     parse_phone,
 )
+from voiceagent.intake.dates import number_groups
 from voiceagent.intake.names import without_leads
 from voiceagent.intake.tokens import spoken_chars
 
@@ -819,8 +820,7 @@ def answer_shape(text: str, clinic: ClinicConfig, today: date) -> Shape:
     month = re.search(r"\b(january|february|march|april|may|june|july|august|september|"
                       r"october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|"
                       r"nov|dec)\b", text, re.I)
-    groups = ["".join(c for c in spoken_chars(g, "digits")[0] if c.isdigit())
-              for g in text.split(",")]
+    groups = number_groups(text)
     grouped = letters == 0 and not content and len(groups) == 3 and len(groups[0]) <= 2 and \
         len(groups[1]) <= 2 and len(groups[2]) in (2, 4)  # month, day, year
     ungrouped = text.count(",") < 2  # "four four seven, two nine one, oh three" is an ID

@@ -80,6 +80,13 @@ _SELF_CORRECTION = re.compile(r"\b(?:no,? wait|wait,? no|sorry|i mean|actually|c
                               r"mine'?s|mine is|i meant|scratch that)\b", re.I)
 
 
+def number_groups(text: str) -> list[str]:
+    """The digits of each comma-separated group ("three, three, seventy six" -> ["3", "3",
+    "76"]), groups without digits left out."""
+    groups = [re.sub(r"\D", "", _numbers(g)) for g in text.split(",")]
+    return [g for g in groups if g]
+
+
 def parse_date_of_birth(text: str, today: date) -> Parsed[date]:
     """Read a date of birth; the read-back is "March 3, 1982"."""
     return parse_past_date(text, today, what="date of birth", kind="date_of_birth")
@@ -111,8 +118,7 @@ def parse_past_date(
     year_first = re.search(rf"\b(\d{{4}}),? {_MONTH}\.? (?:the )?{_ORD}\b", norm)
     if text.count(",") >= 2 and not re.search(_MONTH, norm):
         # "one one, three, eighty six": month, day and year said as groups
-        groups = [re.sub(r"\D", "", _numbers(g)) for g in text.split(",")]
-        groups = [g for g in groups if g]
+        groups = number_groups(text)
         if len(groups) == 3 and all(len(g) <= 4 for g in groups):
             month_, day_, year_ = (int(g) for g in groups)
             if len(groups[2]) == 2:
