@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from functools import partial
 
 from rapidfuzz import fuzz
 
@@ -163,15 +164,16 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
         on_day = _day_asked(clinic, previous, today)  # "what time do you close that day?"
         if on_day is not None:
             return on_day
-    elliptical = _FOLLOW_UP.match(norm) or "?" not in question  # "... the Friday after."
+    follow_up = bool(_FOLLOW_UP.match(norm))
+    elliptical = follow_up or "?" not in question  # "... the Friday after."
     if previous and elliptical and len(norm.split()) <= 8:
         if _HOURS.search(normalize(previous)):
             on_day = _day_asked(clinic, question, today)
             if on_day is not None:
                 return on_day
-        if _FOLLOW_UP.match(norm):
+        if follow_up:
             return answer_question(clinic, f"{question} {previous}", today)
-    whole = answer_question(clinic, question, today, visit_day=visit_day)
+    whole = partial(answer_question, clinic, question, today, visit_day=visit_day)
     clauses = [c for c in _CLAUSE_BREAK.split(question) if c and len(c.split()) >= 2]
     if len(clauses) >= 2:
         answers = [answer_question(clinic, c, today, context=question, visit_day=visit_day)
@@ -179,11 +181,13 @@ def answer_all(clinic: ClinicConfig, question: str, today: date | None = None,
         found = list(dict.fromkeys(a for a in answers if a))
         if len(found) >= 2:
             return " ".join(found)
-        if found and whole and found[0] != whole and _payers_named(clinic, question):
-            return f"{found[0]} {whole}"  # "Do I need a referral? I have Quartz."
+        if found and _payers_named(clinic, question):
+            said = whole()
+            if said and said != found[0]:
+                return f"{found[0]} {said}"  # "Do I need a referral? I have Quartz."
         if found:
             return found[0]
-    return whole
+    return whole()
 
 
 def answer_question(clinic: ClinicConfig, question: str, today: date | None = None,
