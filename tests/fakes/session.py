@@ -11,6 +11,7 @@ from tests.fakes.speech import FakeSTT, FakeTTS, FakeVAD
 from voiceagent.channels.file import CallResult, CallScript, FileChannel, play_call
 from voiceagent.config.pipeline import EndpointingConfig, PipelineConfig
 from voiceagent.dialog.protocol import Dialog
+from voiceagent.speech.events import Listener
 from voiceagent.speech.memory_log import LoggedCall, MemoryCallLog
 from voiceagent.speech.resources import PipelineResources
 from voiceagent.speech.session import CallSession, SessionOptions
@@ -52,6 +53,7 @@ def run_fake_call(
     echo: float = 0.0,
     channel: FileChannel | None = None,
     tts: FakeTTS | None = None,
+    listener: Listener | None = None,
 ) -> FakeCall:
     config = config or fake_config()
     stt, tts = FakeSTT(), tts or FakeTTS()
@@ -61,6 +63,8 @@ def run_fake_call(
     log = MemoryCallLog()
     channel = channel or FileChannel(rate=RATE)
     session = CallSession(resources, dialog, channel, log, config, options)
+    if listener is not None:  # hears the call's events from the start
+        session.events.subscribe(listener)
     attach = getattr(channel, "attach", None)
     if attach is not None:  # a channel that talks back to its session (transfer results)
         attach(session)

@@ -79,7 +79,7 @@ def test_player_plays_only_released_replies_and_reports_first_audio():
     reply.clauses.append(Clause("We open at eight.", True, frames(2)))
     player.play(reply)
     assert player.read() == bytes(320)
-    reply.released.set()
+    reply.release()
     out = [player.read() for _ in range(5)]
     assert out[:4] == frames(4) and out[4] == bytes(320)
     assert heard == [False, True]
@@ -88,7 +88,7 @@ def test_player_plays_only_released_replies_and_reports_first_audio():
 def test_spoken_text_counts_whole_clauses_and_the_heard_share_of_the_current_one():
     player = Player(8000, 20)
     reply = Reply()
-    reply.released.set()
+    reply.release()
     reply.clauses.append(Clause("One two.", True, frames(2)))
     reply.clauses.append(Clause("three four five six", True, frames(4)))
     player.play(reply)
@@ -100,7 +100,7 @@ def test_spoken_text_counts_whole_clauses_and_the_heard_share_of_the_current_one
 def test_paused_player_is_silent_at_once_and_resumes_where_it_stopped():
     player = Player(8000, 20)
     reply = Reply()
-    reply.released.set()
+    reply.release()
     reply.clauses.append(Clause("a b c", True, [bytes([i]) * 320 for i in range(1, 5)]))
     player.play(reply)
     first = player.read()
@@ -113,7 +113,7 @@ def test_paused_player_is_silent_at_once_and_resumes_where_it_stopped():
 def test_played_out_is_signalled_once_a_generated_reply_has_been_heard():
     player = Player(8000, 20)
     reply = Reply()
-    reply.released.set()
+    reply.release()
     reply.clauses.append(Clause("a", True, frames(1)))
     player.play(reply)
     player.read()

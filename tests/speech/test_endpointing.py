@@ -2,19 +2,21 @@ import pytest
 
 from voiceagent.config.pipeline import EndpointingConfig, VADConfig
 from voiceagent.dialog.protocol import ExpectedInput
-from voiceagent.speech.endpointing import Endpointer, TurnEvent
+from voiceagent.speech.endpointing import Endpointer
+from voiceagent.speech.events import EndOfTurn, SpeechPaused, SpeechResumed, SpeechStarted
 
 pytestmark = pytest.mark.unit
 
 
 def run(pattern, endpointer=None, **cfg):
-    """pattern: list of (is_speech, ms); returns [(event, at_ms)]."""
+    """pattern: list of (is_speech, ms); returns [(event type, at_ms, speech_end_ms)]."""
     ep = endpointer or Endpointer(VADConfig(), EndpointingConfig(**cfg))
     t = 0.0
     out = []
     for speech, ms in pattern:
         for _ in range(ms // 20):
-            out += [(b.event, b.at_ms, b.speech_end_ms) for b in ep.update(speech, t)]
+            out += [(type(b), b.at_ms, getattr(b, "speech_end_ms", None))
+                    for b in ep.update(speech, t)]
             t += 20
     return out
 
@@ -29,7 +31,7 @@ def test_a_click_does_not_open_a_turn():
 
 def test_turn_ends_after_the_configured_silence():
     out = run([(False, 100), (True, 600), (False, 600)], silence_ms=300, speculate_after_ms=120)
-    assert events(out) == [TurnEvent.SPEECH_START, TurnEvent.PAUSE, TurnEvent.ENDPOINT]
+    assert events(out) == [SpeechStarted, SpeechPaused, EndOfTurn]
     _, at, speech_end = out[-1]
     assert speech_end == 700
     assert at - speech_end == 300
@@ -42,11 +44,11 @@ def test_speculation_starts_before_the_endpoint_and_is_withdrawn_when_speech_res
         speculate_after_ms=120,
     )
     assert events(out) == [
-        TurnEvent.SPEECH_START,
-        TurnEvent.PAUSE,
-        TurnEvent.RESUME,
-        TurnEvent.PAUSE,
-        TurnEvent.ENDPOINT,
+        SpeechStarted,
+        SpeechPaused,
+        SpeechResumed,
+        SpeechPaused,
+        EndOfTurn,
     ]
 
 
@@ -55,19 +57,19 @@ def test_waits_longer_while_digits_are_expected():
     ep.expected = ExpectedInput.DIGITS
     digits = [(True, 300), (False, 700)] * 3 + [(True, 300), (False, 1300)]
     out = run(digits, endpointer=ep)
-    assert events(out).count(TurnEvent.ENDPOINT) == 1
-    assert events(out)[-1] is TurnEvent.ENDPOINT
+    assert events(out).count(EndOfTurn) == 1
+    assert events(out)[-1] is EndOfTurn
 
 
 def test_the_same_pauses_split_free_speech_into_turns():
     digits = [(True, 300), (False, 700)] * 3
     out = run(digits, silence_ms=300, slow_input_silence_ms=1200)
-    assert events(out).count(TurnEvent.ENDPOINT) == 3
+    assert events(out).count(EndOfTurn) == 3
 
 
 def test_a_turn_that_never_pauses_is_cut_at_max_turn_length():
     out = run([(True, 3000)], max_turn_s=2)
-    assert events(out)[:2] == [TurnEvent.SPEECH_START, TurnEvent.ENDPOINT]
+    assert events(out)[:2] == [SpeechStarted, EndOfTurn]
     assert out[1][1] <= 2020
 
 

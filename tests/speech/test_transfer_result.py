@@ -39,8 +39,8 @@ class PhoneLine(FileChannel):
     def attach(self, session: CallSession) -> None:
         self.session = session
 
-    def transfer(self, target: str, summary: str) -> None:
-        super().transfer(target, summary)
+    def transfer(self, request: Transfer) -> None:
+        super().transfer(request)
         assert self.session is not None
         self.session.transfer_result(connected=self.answered)
 

@@ -21,7 +21,8 @@ from voiceagent.audio.frames import array_to_pcm, split_frames
 from voiceagent.audio.resample import resample
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.protocol import Dialog, EndCall, ReplyText, Transfer, UserTurn
-from voiceagent.speech.endpointing import Endpointer, TurnEvent
+from voiceagent.speech.endpointing import Endpointer
+from voiceagent.speech.events import EndOfTurn
 from voiceagent.speech.latency import TraceClock, TurnLatency, monotonic_ms, set_current_trace
 from voiceagent.speech.stt import STT, STT_RATE
 from voiceagent.speech.tts import TTS, synthesize_at
@@ -48,9 +49,9 @@ def find_turn(samples: np.ndarray, rate: int, vad: VAD, config: PipelineConfig) 
     frame_ms = config.audio.frame_ms
     endpointer = Endpointer(config.vad, config.endpointing, frame_ms)
     for index, frame in enumerate(split_frames(array_to_pcm(samples), rate, frame_ms)):
-        for boundary in endpointer.update(vad.is_speech(frame, rate), index * frame_ms):
-            if boundary.event is TurnEvent.ENDPOINT:
-                return Segment(boundary.speech_start_ms, boundary.speech_end_ms, boundary.at_ms)
+        for event in endpointer.update(vad.is_speech(frame, rate), index * frame_ms):
+            if isinstance(event, EndOfTurn):
+                return Segment(event.speech_start_ms, event.speech_end_ms, event.at_ms)
     raise NoTurnFound(
         "no end of turn found in the clip (silent clip, or too little tail "
         "silence: raise corpus.tail_silence_s above endpointing.silence_ms)"

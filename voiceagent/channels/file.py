@@ -31,7 +31,7 @@ from voiceagent.audio.frames import frame_bytes, split_frames
 from voiceagent.audio.wavfile import WavFormatError, read_wav, write_wav
 from voiceagent.config.pipeline import PipelineConfig, default_pipeline_path, load_pipeline
 from voiceagent.dialog.calllog import CallLog
-from voiceagent.dialog.protocol import Dialog
+from voiceagent.dialog.protocol import Dialog, Transfer
 from voiceagent.speech.events import DtmfDigit
 from voiceagent.speech.latency import TurnLatency
 from voiceagent.speech.memory_log import MemoryCallLog
@@ -49,14 +49,17 @@ class FileChannel:
     channel: str = "file"
     caller_id: str | None = "file"
     recording_path: str | None = None
+    call_id: str | None = None
     ended_reason: str | None = None
     transfers: list[tuple[str, str]] = field(default_factory=list)
+    blind_transfers: int = 0
 
     def end_call(self, reason: str) -> None:
         self.ended_reason = reason
 
-    def transfer(self, target: str, summary: str) -> None:
-        self.transfers.append((target, summary))
+    def transfer(self, request: Transfer) -> None:
+        self.transfers.append((request.target, request.summary))
+        self.blind_transfers += not request.warm
 
 
 @dataclass(frozen=True)

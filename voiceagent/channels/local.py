@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voiceagent.audio.frames import frame_samples
+from voiceagent.dialog.protocol import Transfer
 
 log = logging.getLogger("voiceagent.channels.local")
 
@@ -30,6 +31,7 @@ class LocalChannel:
     channel: str = "local"
     caller_id: str | None = "local"
     recording_path: str | None = None
+    call_id: str | None = None
     done: threading.Event | None = None
 
     def end_call(self, reason: str) -> None:
@@ -37,8 +39,8 @@ class LocalChannel:
         if self.done is not None:
             self.done.set()
 
-    def transfer(self, target: str, summary: str) -> None:
-        print(f"[transfer to {target}]")
+    def transfer(self, request: Transfer) -> None:
+        print(f"[{'warm' if request.warm else 'blind'} transfer to {request.target}]")
         if self.done is not None:
             self.done.set()
 

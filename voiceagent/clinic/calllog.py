@@ -60,8 +60,8 @@ class StoreCallLog:
         self.journal = journal
         self.health = health
 
-    def open_call(self, channel: str, caller_id: str | None) -> str:
-        call_id = str(uuid.uuid4())
+    def open_call(self, channel: str, caller_id: str | None, call_id: str | None = None) -> str:
+        call_id = call_id or str(uuid.uuid4())
         self._write({"op": "open", "call_id": call_id, "channel": channel,
                      "caller_id": caller_id})
         if self.live is not None:

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 class CallLog(Protocol):
     """Writes each part of a call to the store the moment it happens."""
 
-    def open_call(self, channel: str, caller_id: str | None) -> str:
-        """Start a call record; returns its id."""
+    def open_call(self, channel: str, caller_id: str | None, call_id: str | None = None) -> str:
+        """Start a call record; returns its id (``call_id`` when the channel named the call)."""
         ...
 
     def add_turn(

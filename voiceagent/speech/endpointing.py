@@ -1,13 +1,13 @@
 """Turn boundaries from per-frame VAD decisions: speech start, pause, resume, endpoint.
 
 The endpointer sees one VAD decision per frame and the media time of that frame, and
-emits events:
+emits the call's speech events (:mod:`voiceagent.speech.events`):
 
-* ``SPEECH_START``: ``speech_start_ms`` of speech in a row (a click does not open a turn);
-* ``PAUSE``: the caller has been silent for the speculation delay: start the final STT
-  pass and the reply now, hold them;
-* ``RESUME``: the caller spoke again after a ``PAUSE``: discard what was speculated;
-* ``ENDPOINT``: the silence that ends a turn has passed (or the turn ran too long).
+* :class:`SpeechStarted`: ``speech_start_ms`` of speech in a row (a click does not open a turn);
+* :class:`SpeechPaused`: the caller has been silent for the speculation delay: start the
+  final STT pass and the reply now, hold them;
+* :class:`SpeechResumed`: the caller spoke again after a pause: discard what was speculated;
+* :class:`EndOfTurn`: the silence that ends a turn has passed (or the turn ran too long).
 
 The silence that ends a turn depends on what the dialog expects: digits, a date of birth,
 an ID or a spelled name come in chunks with pauses between them, so the endpointer waits
@@ -16,28 +16,15 @@ an ID or a spelled name come in chunks with pauses between them, so the endpoint
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
-
 from voiceagent.config.pipeline import EndpointingConfig, VADConfig
 from voiceagent.dialog.protocol import ExpectedInput
-
-
-class TurnEvent(Enum):
-    SPEECH_START = "speech_start"
-    PAUSE = "pause"
-    RESUME = "resume"
-    ENDPOINT = "endpoint"
-
-
-@dataclass(frozen=True)
-class Boundary:
-    """An event and the media times that matter for it (ms since the call started)."""
-
-    event: TurnEvent
-    at_ms: float  # when the decision was made
-    speech_start_ms: float  # start of the turn's first speech
-    speech_end_ms: float  # end of the last speech frame heard (meaningful for PAUSE/ENDPOINT)
+from voiceagent.speech.events import (
+    EndOfTurn,
+    SpeechEvent,
+    SpeechPaused,
+    SpeechResumed,
+    SpeechStarted,
+)
 
 
 class Endpointer:
@@ -76,10 +63,10 @@ class Endpointer:
             return max(self.cfg.speculate_after_ms, needed - self.cfg.silence_ms)
         return min(self.cfg.speculate_after_ms, needed - self.frame_ms)
 
-    def update(self, is_speech: bool, frame_start_ms: float) -> list[Boundary]:
+    def update(self, is_speech: bool, frame_start_ms: float) -> list[SpeechEvent]:
         """Feed the VAD decision for the frame starting at ``frame_start_ms``."""
         end = frame_start_ms + self.frame_ms
-        events: list[Boundary] = []
+        events: list[SpeechEvent] = []
         if is_speech:
             if self._run_ms == 0:
                 self._run_start = frame_start_ms
@@ -93,7 +80,7 @@ class Endpointer:
                 self.paused = False
                 self.turn_start_ms = self._run_start
                 self.last_speech_end_ms = end
-                events.append(Boundary(TurnEvent.SPEECH_START, end, self._run_start, end))
+                events.append(SpeechStarted(end, self._run_start))
             return events
         if end - self.turn_start_ms >= self.cfg.max_turn_s * 1000:
             events.append(self._endpoint(end))  # nobody talks this long: cut the turn
@@ -104,21 +91,17 @@ class Endpointer:
             self.last_speech_end_ms = end
             if self.paused and confirmed:
                 self.paused = False
-                events.append(
-                    Boundary(TurnEvent.RESUME, end, self.turn_start_ms, self.last_speech_end_ms)
-                )
+                events.append(SpeechResumed(end))
             return events
         silence = end - self.last_speech_end_ms
         if not self.paused and silence >= self.speculate_at_ms():
             self.paused = True
-            events.append(
-                Boundary(TurnEvent.PAUSE, end, self.turn_start_ms, self.last_speech_end_ms)
-            )
+            events.append(SpeechPaused(end, self.last_speech_end_ms))
         if silence >= self.silence_needed_ms():
             events.append(self._endpoint(end))
         return events
 
-    def _endpoint(self, at: float) -> Boundary:
-        boundary = Boundary(TurnEvent.ENDPOINT, at, self.turn_start_ms, self.last_speech_end_ms)
+    def _endpoint(self, at: float) -> EndOfTurn:
+        event = EndOfTurn(at, self.turn_start_ms, self.last_speech_end_ms)
         self.reset()
-        return boundary
+        return event

@@ -142,10 +142,23 @@ class ReplyWriter:
             if clock is not None:
                 set_current_trace(None)
 
+    def say(self, make_events: Callable[[], Iterator[DialogEvent]], cache_all: bool) -> None:
+        """Play what the dialog says unprompted (the greeting, a reprompt) from now on."""
+        self.workers.submit(self.speak, self.player.play_new(), make_events, cache_all)
+
+    def say_and_end(self, text: str, outcome: str) -> None:
+        """Stop whatever plays, say ``text`` (a cached phrase), then end the call."""
+        self.player.stop()
+
+        def events() -> Iterator[DialogEvent]:
+            yield ReplyText(text, content=False)
+            yield EndCall(outcome)
+
+        self.say(events, True)
+
     def apologize(self) -> None:
         """A crash inside the dialog or a model must not leave the caller in silence."""
-        reply = Reply()
-        reply.released.set()
+        reply = Reply.live()
         self.add_clause(reply, ERROR_PHRASE, False)
         reply.generated = True
         self.player.play(reply)

@@ -12,10 +12,12 @@ and a real one behave the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voiceagent.dialog.protocol import ExpectedInput
 from voiceagent.speech.events import DtmfDigit
+from voiceagent.speech.playback import Player, Reply
 
 DATE_DIGITS = 8  # MMDDYYYY
 END_KEY = "#"
@@ -76,3 +78,40 @@ class KeypadEntry:
         turn = KeypadTurn(self._keys, self._started_ms, now_ms)
         self._keys = ""
         return turn
+
+
+class KeypadInput:
+    """Keys as caller input, on the thread that feeds audio: the first key stops the agent
+    talking (the reply is held, to be dropped when the entry is answered), and a complete
+    entry is handed to ``answer`` with the reply it cut off."""
+
+    def __init__(self, timeout_ms: float, player: Player,
+                 answer: Callable[[KeypadTurn, Reply | None], None]) -> None:
+        self.entry = KeypadEntry(timeout_ms)
+        self.player = player
+        self._answer = answer
+        self._keyed_over: Reply | None = None  # the reply the entry's first key stopped
+
+    def active(self) -> bool:
+        return self.entry.active()
+
+    def press(self, key: DtmfDigit, now_ms: float, expected: ExpectedInput) -> None:
+        if self.player.active() and self._keyed_over is None:
+            reply = self.player.current
+            self.player.pause()
+            if reply is not None:
+                reply.hold()  # frees the reply worker for the keyed turn
+                self._keyed_over = reply
+        turn = self.entry.press(key, now_ms, expected)
+        if turn is not None:
+            self._complete(turn)
+
+    def tick(self, now_ms: float) -> None:
+        """Every frame: an entry whose keys stopped coming is complete."""
+        turn = self.entry.due(now_ms)
+        if turn is not None:
+            self._complete(turn)
+
+    def _complete(self, turn: KeypadTurn) -> None:
+        interrupted, self._keyed_over = self._keyed_over, None
+        self._answer(turn, interrupted)

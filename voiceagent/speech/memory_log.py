@@ -51,11 +51,11 @@ class MemoryCallLog:
         self.write_through = write_through
         self._lock = threading.Lock()
 
-    def open_call(self, channel: str, caller_id: str | None) -> str:
+    def open_call(self, channel: str, caller_id: str | None, call_id: str | None = None) -> str:
         if self.write_through is not None:
-            call_id = self.write_through.open_call(channel, caller_id)
+            call_id = self.write_through.open_call(channel, caller_id, call_id)
         else:
-            call_id = uuid.uuid4().hex[:12]
+            call_id = call_id or uuid.uuid4().hex[:12]
         with self._lock:
             self.calls[call_id] = LoggedCall(call_id, channel, caller_id)
         return call_id

@@ -1,4 +1,9 @@
-"""One spoken caller turn: its transcriber, the reply prepared for it, and its latency trace."""
+"""A caller turn and the agent's answer to it.
+
+A spoken turn (:class:`CallerTurn`) has its transcriber, the reply prepared for it and its
+latency trace; :func:`respond` writes the dialog's reply, under speculation if the dialog
+can roll back. A keyed entry is answered like a spoken turn without the STT
+(:func:`answer_keys`)."""
 
 from __future__ import annotations
 
@@ -7,7 +12,10 @@ from dataclasses import dataclass, field
 
 from voiceagent.dialog.protocol import Dialog, UserTurn
 from voiceagent.dialog.speculation import SpeculationDiscarded, SpeculativeDialog, gated
+from voiceagent.speech.bargein import BargeIn
+from voiceagent.speech.events import AgentSaid, CallerSaid, CallEvents, Interrupted
 from voiceagent.speech.generation import ReplyWriter
+from voiceagent.speech.keypad import KeypadTurn
 from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
 from voiceagent.speech.playback import Reply
 from voiceagent.speech.transcriber import StreamingTranscriber
@@ -69,3 +77,50 @@ def respond(dialog: Dialog, writer: ReplyWriter, reply: Reply, user: UserTurn,
             and isinstance(dialog, SpeculativeDialog)):
         dialog.restore(checkpoint)
     return completed
+
+
+def answer_speech(turn: CallerTurn, reply: Reply, dialog: Dialog, writer: ReplyWriter,
+                  barge_in: BargeIn, events: CallEvents) -> bool:
+    """The final transcript of ``turn``, then the dialog's reply to it, synthesized clause by
+    clause into ``reply`` (on the reply worker). False: the reply was dropped (a discarded
+    speculation, a backchannel that let the interrupted reply play on)."""
+    clock = turn.clock
+    assert clock is not None
+    transcript = turn.transcriber.final()
+    clock.mark("stt_final")
+    if reply.cancelled:
+        return False
+    if turn.barge_in:
+        barge_in.decide(turn.interrupted, turn.reply, transcript, dialog)
+        if reply.cancelled:
+            return False
+        writer.player.play(reply)
+        reply.release()
+    reply.on_commit.insert(0, lambda: events.emit(CallerSaid(transcript.text)))
+    user = UserTurn(text=transcript.text, confidence=transcript.confidence,
+                    no_speech=transcript.no_speech)
+    if not respond(dialog, writer, reply, user, clock):
+        return False
+    writer.wait_first_audio(reply)
+    events.emit(AgentSaid(reply.full_text(), turn.trace.as_dict()))
+    return True
+
+
+def answer_keys(dialog: Dialog, writer: ReplyWriter, events: CallEvents, turn: KeypadTurn,
+                interrupted: Reply | None) -> None:
+    """The dialog's reply to a keyed entry (on the reply worker). The reply the first key
+    held is dropped, and the dialog forgets what the caller did not hear of it."""
+    player = writer.player
+    if interrupted is not None:
+        spoken = interrupted.spoken_text()
+        player.stop()
+        interrupted.cancel()
+        dialog.interrupted(spoken)
+        events.emit(Interrupted(spoken, by_keys=True))
+    events.emit(CallerSaid("", keys=turn.keys))
+    reply = player.play_new()
+    user = UserTurn(text="", dtmf=turn.keys)
+    if not writer.speak(reply, lambda: dialog.respond(user), False):
+        return
+    writer.wait_first_audio(reply)
+    events.emit(AgentSaid(reply.full_text()))

@@ -8,8 +8,10 @@
     endpoint = SipEndpoint(config, factory, SipOptions(...))
 
 Every call gets its own session and dialog (its own conversation state); the models are
-shared. The session opens and closes the call record itself, so the endpoint is given no
-CallLog of its own in this setup.
+shared. The session's :class:`~voiceagent.speech.callrecord.CallRecorder` is the one writer
+of the call's record in ``call_log``, under the id the endpoint gave the call (so its wire
+record, its recording and its store row share one id); the endpoint keeps only the wire
+record.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from voiceagent.channels.sip.handler import (
 )
 from voiceagent.config.pipeline import PipelineConfig
 from voiceagent.dialog.calllog import CallLog
-from voiceagent.dialog.protocol import Dialog
+from voiceagent.dialog.protocol import Dialog, Transfer
 from voiceagent.logs import log_event
 from voiceagent.speech.events import DtmfDigit
 from voiceagent.speech.resources import PipelineResources
@@ -61,6 +63,7 @@ class SpeechCallHandler:
         self.resources = resources
         self.rate = info.sample_rate
         self.caller_id: str | None = info.caller_id
+        self.call_id: str | None = info.call_id
         self.recording_path = info.recording_path
         self.transfer_outcomes: list[TransferOutcome] = []
         self._connected_elsewhere = False
@@ -72,12 +75,12 @@ class SpeechCallHandler:
     def end_call(self, reason: str) -> None:
         self.control.hangup(reason)
 
-    def transfer(self, target: str, summary: str) -> None:
+    def transfer(self, request: Transfer) -> None:
         pcm = b""
-        if summary:
-            audio = synthesize_at(self.resources.tts, summary, self.rate)
+        if request.warm and request.summary:  # what staff hear before the caller is put through
+            audio = synthesize_at(self.resources.tts, request.summary, self.rate)
             pcm = np.asarray(audio, dtype="<i2").tobytes()
-        self.control.transfer(target, pcm, warm=True)
+        self.control.transfer(request.target, pcm, warm=request.warm)
 
     # CallHandler (called by the call's pump thread) ---------------------------------------
     def push_frame(self, pcm: bytes) -> None:
