@@ -130,8 +130,8 @@ class BargeIn:
             self.stats.false_barge_ins += 1
             if new is not None:
                 new.cancel()
-            if old is not None and not old.cancelled:
-                self.player.play(old)
+            if old is not None and not old.cancelled and self.player.current is old:
+                self.player.resume()  # from the frame where it paused
             self.events.emit(ReplyResumed())
             return
         spoken = old.spoken_text() if old is not None else ""
