@@ -182,13 +182,13 @@ def _start_sip(agent: Agent, box: BoxAdmission | None = None) -> Any:
             box.call_ended()
         agent.live.call_ended(record.call_id)
         if handler is None or not handler.session.call_id:
-            return
+            return  # no session, so no stored call (the session's recorder opens it)
+        # the session's record has the endpoint's id: the wire record completes it
         if record.ended_at is not None:  # the stored end is the call's (its BYE)
-            agent.call_log.set_ended_at(handler.session.call_id, record.ended_at)
+            agent.call_log.set_ended_at(record.call_id, record.ended_at)
         if record.reply_latency_s:
             agent.call_log.record_wire_latency(
-                handler.session.call_id, [round(s * 1000, 1) for s in record.reply_latency_s]
-            )
+                record.call_id, [round(s * 1000, 1) for s in record.reply_latency_s])
 
     def call_refused(record: CallRecord) -> None:
         call_id = agent.call_log.open_call("sip", record.caller_id)

@@ -27,6 +27,7 @@ from voiceagent.frontdesk.understand import (
     without_spellings,
 )
 from voiceagent.intake import IntakeError, parse_appointment_request, parse_phone
+from voiceagent.intake.dates import SELF_CORRECTION
 from voiceagent.intake.identifiers import is_mbi
 
 log = logging.getLogger(__name__)
@@ -217,8 +218,14 @@ class Intake(Flow):
         shape = answer_shape(text, self.clinic, self.conv.local_now().date())
         if shape is Shape.OTHER and field in ("member_id", "claim_number", "phone", "dob"):
             # "Hold on, let me get my glasses. Okay. H four five one ...", "Q Z H 2 2 1.
-            # It's just the regular card.": the sentence that has the shape asked for
-            for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+            # It's just the regular card.": the sentence that has the shape asked for; when
+            # the caller corrects themselves, what follows the correction ("oh three, twelve,
+            # eighty... no wait, that's my husband's. Mine is oh three, twenty-one, eighty-two")
+            marks = list(SELF_CORRECTION.finditer(text))
+            sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+            if marks:
+                sentences.insert(0, text[marks[-1].end():].strip(" ,.:"))
+            for sentence in sentences:
                 found = answer_shape(sentence, self.clinic, self.conv.local_now().date())
                 if sentence != text.strip() and found in FITS[field]:
                     text, shape = sentence, found
@@ -379,9 +386,12 @@ class Intake(Flow):
             "Let me take a message so the staff can call you back.")
 
 
+# words that only ask for a message, or say whom it is for ("for Doctor Okafor, I'm one of her
+# patients"), not what it says
 _GENERIC = set("""i i'd id i'm like to want would need leave a an message can could you take for
 the front desk please someone somebody call me back have speak talk person real human hi
-hello hey yes yeah is there with of my it just and so um uh okay""".split())
+hello hey yes yeah is there with of my it just and so um uh okay
+doctor dr therapist patient patients one her his their she he am are was""".split())
 
 
 def substantive(topic: str) -> bool:

@@ -363,6 +363,17 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         except IntakeError:
             pass
 
+    if "full_name" not in out:  # a name said as a sentence of its own: "... today. Nadia Petrov."
+        bare = bare_name(text, clinic)
+        try:
+            name = parse_full_name(bare) if bare is not None else None
+        except IntakeError:
+            name = None
+        if name is not None:
+            out["full_name"] = Value(name.readback, name.readback)
+            out["first_name"] = Value(name.value.first)
+            out["last_name"] = Value(name.value.last)
+
     # dates: a date of birth, a surgery date or an injury date, by the words around them
     corrected = bool(re.search(r"\b(no wait|sorry|actually|i mean|correction|not the)\b", text,
                                re.I))
@@ -742,6 +753,24 @@ def _plausible_name(first: str, last: str, clinic: ClinicConfig) -> bool:
                   if p.name == payer.name for n in (p.name, *p.aliases)
                   for w in normalize(n).split()}
     return not {first.lower(), last.lower()} <= vocabulary
+
+
+_PLACE_WORDS = re.compile(r"\b(hospital|clinic|health|medical|center|centre|ortho\w*|street|"
+                          r"avenue|road|drive|insurance|group|associates|care)\b", re.I)
+
+
+def bare_name(text: str, clinic: ClinicConfig) -> str | None:
+    """A first and last name said as a sentence of its own, the first or the last of the
+    turn ("I need to move my three o'clock. Nadia Petrov."), not a place or a plan."""
+    sentences = [s.strip(" ,") for s in re.split(r"[.!?]+", text) if s.strip(" ,")]
+    for sentence in (sentences[:1] + sentences[-1:]) if len(sentences) > 1 else []:
+        sentence = re.sub(r"^(?:(?:hi|hello|hey|yes|yeah|um|uh|oh|okay|so),?\s+)+", "",
+                          sentence, flags=re.I)
+        m = re.fullmatch(rf"({_NAME})\s+({_NAME})", sentence)
+        if m and not _PLACE_WORDS.search(sentence) and _plausible_name(m.group(1), m.group(2),
+                                                                       clinic):
+            return sentence
+    return None
 
 
 def name_in(text: str, clinic: ClinicConfig) -> str | None:

@@ -76,7 +76,7 @@ def say_time(at: time) -> str:
 # -- dates in the past: birth, injury ---------------------------------------------------
 
 
-_SELF_CORRECTION = re.compile(r"\b(?:no,? wait|wait,? no|sorry|i mean|actually|correction|"
+SELF_CORRECTION = re.compile(r"\b(?:no,? wait|wait,? no|sorry|i mean|actually|correction|"
                               r"mine'?s|mine is|i meant|scratch that)\b", re.I)
 
 
@@ -99,7 +99,7 @@ def parse_past_date(
     """Read a full past date (month, day and year), e.g. a date of injury. With ``recent``
     (a surgery or an injury: "on November second", "last Tuesday") a date without a year
     is the latest one not after today."""
-    marks = list(_SELF_CORRECTION.finditer(text))
+    marks = list(SELF_CORRECTION.finditer(text))
     if marks:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's October ..."
         try:
             return parse_past_date(text[marks[-1].end():], today, what=what, kind=kind,
