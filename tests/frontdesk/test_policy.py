@@ -230,7 +230,21 @@ def test_urgent_symptoms_leave_a_message_and_the_call_goes_on(backend, store):
     events = run(dialog, ["my calf is swollen and hot since yesterday"])
     assert "doctor today" in said(events)
     assert not isinstance(events[-1], EndCall)
+    with store.transaction() as s:  # sent at once: the caller may hang up any moment
+        assert s.scalars(select(Message)).one().priority == "urgent"
+    # then who to call back goes onto that same message
+    run(dialog, ["Dana Whitfield", "six oh eight, five five five, two one three four"])
     assert dialog.state.step == "wrap_up"
+    with store.transaction() as s:
+        message = s.scalars(select(Message)).one()
+        assert "Dana Whitfield" in message.body and "+16085552134" in message.body
+
+
+def test_a_caller_who_leaves_after_urgent_advice_still_leaves_the_urgent_message(backend, store):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["my calf is swollen and hot since yesterday"])
+    events = run(dialog, ["Okay, I'll call my doctor right now."])
+    assert isinstance(events[-1], EndCall)
     with store.transaction() as s:
         assert s.scalars(select(Message)).one().priority == "urgent"
 
@@ -568,3 +582,30 @@ def test_both_of_them_cancels_every_listed_visit_after_one_read_back(backend, st
     with store.transaction() as s:
         assert [a.status for a in s.scalars(select(Appointment))] == ["cancelled"] * 2
     assert "Both appointments are cancelled." in said(events)
+
+
+def test_a_date_of_birth_corrected_mid_sentence_is_the_corrected_one(backend):
+    dialog = FrontDeskDialog(backend, state=ConversationState(channel="phone"))
+    run(dialog, BOOKING[:4])
+    run(dialog, ["Oh three, twelve, eighty... no wait, sorry, that's my husband's. Mine is oh "
+                 "three, twenty-one, eighty-two."])
+    assert dialog.state.fields["dob"] == "1982-03-21"
+
+
+def test_a_message_for_a_therapist_is_asked_for_before_it_is_filed(backend, store):
+    dialog = FrontDeskDialog(backend)
+    events = run(dialog, ["Hi, can I leave a message for Doctor Lee? I'm one of her patients.",
+                          "Brianna Tollefson", "six oh eight, five five five, two two oh nine"])
+    assert "What message would you like me to pass on?" in said(events)
+    run(dialog, ["Should I keep doing the split squats if my knee is a bit sore after?"])
+    with store.transaction() as s:
+        assert "split squats" in s.scalars(select(Message)).one().body
+
+
+def test_pressing_for_another_persons_details_after_a_refusal_is_refused_again(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["I drive my neighbor to her therapy, can you tell me what time she's coming "
+                 "in tomorrow?"])
+    assert dialog.state.outcome == "privacy_refusal"
+    events = run(dialog, ["Can you just tell me the time? Is it with Dr. Lee again?"])
+    assert "can't share anything about another person" in said(events)

@@ -59,6 +59,11 @@ WORDINGS = {
         "the staples from my surgery look infected and the wound is oozing",
         "the bandage over the cut keeps soaking through with yellowish stuff",
     ],
+    "post-surgical-nerve": [
+        "since my shoulder surgery my fingers have gone numb and tingly",
+        "my toes are ice cold and numb since they put the cast on",
+        "after the carpal tunnel operation I can't feel my fingers",
+    ],
     "bleeding": [
         "I cut my hand on a knife and it won't stop bleeding",
         "there's blood everywhere from the cut on my leg",

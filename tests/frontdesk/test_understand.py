@@ -159,3 +159,21 @@ def test_an_id_in_three_groups_is_no_date_and_a_records_request_is_a_message():
     router = IntentRouter.from_clinic(CLINIC)
     scores = router.scores("My surgeon's office needs my therapy notes before my follow-up.")
     assert max(scores, key=lambda k: scores[k]) == "leave_message"
+
+
+@pytest.mark.parametrize(("said", "name"), [
+    ("Hi, I need to move my appointment today, the three o'clock. Nadia Petrov.", "Nadia Petrov"),
+    ("Nadia Petrov. I need to move my appointment.", "Nadia Petrov"),
+])
+def test_a_name_said_as_a_sentence_of_its_own_is_the_callers_name(said, name):
+    assert values(said)["full_name"] == name
+
+
+@pytest.mark.parametrize("said", [
+    "I have Blue Cross. Dean Health.",
+    "My knee hurts. Next Tuesday.",
+    "It's for my back. Thank You.",
+    "The referral came from the hospital. Mercy Hospital.",
+])
+def test_a_plan_a_day_or_a_place_said_alone_is_not_a_name(said):
+    assert "full_name" not in values(said)

@@ -63,3 +63,9 @@ def test_a_number_said_with_a_restart_keeps_what_followed_it(spoken, number):
 def test_too_many_digits_without_a_restart_is_still_an_error():
     with pytest.raises(IntakeError):
         parse_phone("six oh eight five five five one two three four five six")
+
+
+def test_a_date_said_in_number_groups_is_not_a_phone_number():
+    # no North American area code starts with 0 or 1
+    with pytest.raises(IntakeError):
+        parse_phone("oh three, twelve, eighty, twenty-one, eighty-two")  # ten digits

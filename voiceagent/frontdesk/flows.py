@@ -14,7 +14,7 @@ from voiceagent.frontdesk.capable import CapableMode
 from voiceagent.frontdesk.conversation import Conversation
 from voiceagent.frontdesk.intake import Intake
 from voiceagent.frontdesk.messages import Messages
-from voiceagent.frontdesk.opening import Opening
+from voiceagent.frontdesk.opening import Opening, done_words, leaving
 from voiceagent.frontdesk.safety import Safety
 from voiceagent.frontdesk.state import Step
 from voiceagent.frontdesk.understand import Understanding
@@ -63,9 +63,12 @@ class Flows:
         if scores.get(intents.HUMAN, 0) >= 3 and not u.values:
             return intents.HUMAN
         personal = {"full_name", "dob", "phone", "member_id", "email", "payer_named"}
-        if scores.get(intents.GOODBYE, 0) >= 3 and not set(u.values) & personal and \
-                not u.question:
+        if (scores.get(intents.GOODBYE, 0) >= 3 or leaving(u.text)) and \
+                not set(u.values) & personal and not u.question:
             return intents.GOODBYE
+        if self.conv.state.fields.get("urgent_details") and done_words(u.text) and \
+                not set(u.values) & personal:
+            return intents.GOODBYE  # the urgent message is out; their details were a bonus
         return None
 
     def _handle_side_request(self, kind: str, text: str) -> Iterator[DialogEvent]:

@@ -140,8 +140,9 @@ class Intake(Flow):
                 continue
             if f == "plan_type" and not self._payer_asks_plan_type():
                 continue
-            if f == "message_body" and substantive(have.get("topic", "")):
-                continue  # what they called about is the message
+            if f == "message_body" and (substantive(have.get("topic", "")) or
+                                        have.get("urgent_details")):
+                continue  # what they called about is the message (or it went out already)
             if f not in have:
                 out.append(f)
         return out

@@ -87,7 +87,7 @@ class Opening(Flow):
             said = self.state.fields.pop("guessed_from", "")
             self.state.pending = None
             shape = answer_shape(text, self.clinic, self.conv.local_now().date())
-            if u.intents[:1] == [intents.GOODBYE] or (_done_words(text) and (
+            if u.intents[:1] == [intents.GOODBYE] or (done_words(text) and (
                     not u.yes or re.search(r"\bthat'?s (all|everything|it)\b|\ball set\b|"
                                            r"\bnothing else\b", text, re.I))):
                 # "great, I'll call back to book, thanks" / "thank you, dear"
@@ -105,7 +105,7 @@ class Opening(Flow):
         wanted = [i for i in u.intents if i != intents.QUESTION]
         scores = u.scores
         if self.state.step == Step.WRAP_UP and self.state.message_id is not None and \
-                not u.question and len(text.split()) >= 4 and not _done_words(text) and \
+                not u.question and len(text.split()) >= 4 and not done_words(text) and \
                 (not wanted or wanted[0] == intents.MESSAGE):
             # "It was forty dollars, charged twice": more for the message just taken
             self.backend.add_to_message(self.state.message_id, text[:1000])
@@ -127,7 +127,7 @@ class Opening(Flow):
                 return
             wanted = [intents.BOOK]
         if self.state.step == Step.WRAP_UP and not wanted and not u.question and \
-                "when" in u.values and not _done_words(text) and \
+                "when" in u.values and not done_words(text) and \
                 re.search(r"\b(open|close|closed|hours)\b", self.state.last_question, re.I):
             # "... from the Friday after." (a transcript of "what about the Friday after?")
             # right after asking about the hours: the hours on that day
@@ -136,7 +136,7 @@ class Opening(Flow):
                 yield from self.conv.wrap(answer)
                 return
         if self.state.step == Step.WRAP_UP and not wanted and not u.question and (
-                not u.yes or _done_words(text)) and not (set(u.values) & _BOOKING_SIGNS -
+                not u.yes or done_words(text)) and not (set(u.values) & _BOOKING_SIGNS -
                                                           {"when"}):
             # "no, that's all", "okay, I'll call my surgeon now, thanks": the caller is done
             yield from self.conv.goodbye()
@@ -312,16 +312,29 @@ def _sounds_like_booking(u: Understanding) -> bool:
     return bool(signs) or "when" in u.values
 
 
-def _done_words(text: str) -> bool:
-    """A caller who is done: "no, that's all", "perfect, thank you", "okay, thanks"."""
+def leaving(text: str) -> bool:
+    """A caller taking their leave, whatever was asked: "okay, I'll call my surgeon right now,
+    thanks", "have a good day", "bye"."""
     norm = intents.normalize(text)
     if re.search(r"\b(i'?ll|we'?ll|she'?ll|he'?ll|they'?ll|let me) (call|have (her|him|them) "
-                 r"call|get back|think|talk|check|see if|ask)\b", norm) and re.search(
+                 r"call|get back|think|talk|check|see if|ask|wait for|be waiting|look out for|"
+                 r"keep an eye)\b", norm) and re.search(
             r"\b(thanks|thank you|bye|goodbye)\b", norm):
         return True  # "Okay, I'll have her call back. Thank you!"
+    if re.search(r"\b(i'?ll|i will|i'?m (going to|gonna)) (call|phone|ring|contact) (my|his|her|"
+                 r"their|the|dr|doctor)\b.{0,40}\b(now|right now|right away|today|first)\b", norm):
+        return True  # "Okay, I'll call his office right now" (after advice to call the surgeon)
+    return any(p in norm for p in ("have a good", "have a nice", "take care", "goodbye", "bye bye"))
+
+
+def done_words(text: str) -> bool:
+    """A caller who is done: "no, that's all", "perfect, thank you", "okay, thanks"."""
+    if leaving(text):
+        return True
+    norm = intents.normalize(text)
     if any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
                                "that's everything", "i'm good", "i'm all set", "all set",
-                               "no that's", "have a good", "have a nice", "take care")):
+                               "no that's")):
         return True
     words = norm.split()
     return len(words) <= 6 and any(w in ("thanks", "thank", "thankyou", "bye", "goodbye")

@@ -38,7 +38,7 @@ from voiceagent.frontdesk.opening import INTENT_PROMPT
 from voiceagent.frontdesk.router import IntentRouter
 from voiceagent.frontdesk.safety import asks_medical_advice
 from voiceagent.frontdesk.state import ConversationState, Step
-from voiceagent.frontdesk.understand import understand
+from voiceagent.frontdesk.understand import Social, understand
 from voiceagent.llm.protocol import LLM
 
 __all__ = ["INTENT_PROMPT", "Capability", "FrontDeskDialog"]
@@ -46,6 +46,9 @@ __all__ = ["INTENT_PROMPT", "Capability", "FrontDeskDialog"]
 log = logging.getLogger(__name__)
 
 MIN_CONFIDENCE = 0.35  # below this the transcript is a guess: ask again rather than act on it
+# after a privacy refusal, a question that presses for the other person's details
+_PRESSES_FOR_DETAILS = re.compile(r"\b(tell me|what time|which day|what day|when is|is it with|"
+                                  r"(is|does|did|has) (she|he|they))\b", re.I)
 
 
 class FrontDeskDialog:
@@ -161,6 +164,9 @@ class FrontDeskDialog:
         u = understand(text, self.conv.clinic, self.conv.router, self.conv.local_now(),
                        caller_id=self.state.caller_id, known=self.state.fields,
                        pending=self.state.pending)
+        if u.social is None and self.state.fields.get("privacy_refused") and u.question and \
+                _PRESSES_FOR_DETAILS.search(text):
+            u.social = Social.THIRD_PARTY  # "can you just tell me the time? is it with Reyes?"
         if u.social is not None:
             yield from self.flows.safety.social(u)
             return

@@ -51,7 +51,7 @@ class Safety(Flow):
         phone = self.state.fields.get("phone")
         if not emergency:
             self.state.outcome = "urgent_symptoms"
-        self.conv.tool("take_message", {
+        self.conv.tool("take_message", {  # at once: the caller may hang up any moment now
                 "name": self.conv.caller_name() or "caller", "phone": phone or "unknown",
                 "message": f"Red flag reported ({flag.id}, {flag.severity.value}); the caller was "
                                "given the advice. Please call back urgently.",
@@ -61,6 +61,14 @@ class Safety(Flow):
         if emergency:
             yield from self.conv.end("I've also let our clinical team know. Please don't wait: "
                                      "get help now. Goodbye.", outcome="emergency_escalation")
+            return
+        if not self.conv.caller_name() or not phone:
+            # the clinical team must be able to call back: the name and number go onto the
+            # message just sent (Messages.take_message)
+            self.state.fields["urgent_details"] = "yes"
+            yield from self.flows.opening.start(
+                intents.MESSAGE, "", lead="I've let our clinical team know. So they can call you "
+                "back today, I'll take your details.")
             return
         yield from self.conv.wrap("I've let our clinical team know, and someone will call you back "
                                   "today.")
@@ -121,6 +129,11 @@ class Safety(Flow):
             yield from self.flows.opening.start(intents.MESSAGE, text, lead="I'm not able to give "
                                                 "medical advice, but I'll take a message for your "
                                                 "therapist and they'll call you back.")
+            return
+        if self.state.pending == "message_body":
+            # the question for the therapist is the message being taken
+            self.state.fields["message_category"] = self.conv.clinical_category() or ""
+            yield from self.flows.intake.collect(text, u)
             return
         yield from self.conv.say(f"{prompts.NO_MEDICAL_ADVICE} {self.state.last_prompt}".strip(),
                                  prompt=self.state.last_prompt)

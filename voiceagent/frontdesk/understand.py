@@ -149,6 +149,9 @@ _THIRD_PARTY = re.compile(
     r"\b(her|his|their) (next |last |upcoming )?(appointment|appointments|visit|visits|"
     r"records?|progress|notes|schedule|diagnosis|results|sessions?)\b|"
     r"\bwhen'?s (his|her|their) (next|last)\b|\bwhen (his|her|their) (next|last)\b|"
+    r"\b(what time|when|what day) (she'?s|he'?s|they'?re|she is|he is|they are) (coming|"
+    r"supposed to come|due|scheduled|booked)\b|"
+    r"\b(is|if) (she|he|they)('s| is| are)? (still )?(on the schedule|on the books|booked)\b|"
     r"\b(he|she|they)('s| has| have)( actually| really)? been (coming|attending|showing up|"
     r"going)\b|\bif (he|she|they)('s| is| are) (coming|showing up|attending)\b|"
     r"\b(has|have|is|was) (he|she|they) (been )?"
@@ -366,13 +369,13 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     if "full_name" not in out:  # a name said as a sentence of its own: "... today. Nadia Petrov."
         bare = bare_name(text, clinic)
         try:
-            name = parse_full_name(bare) if bare is not None else None
+            said_alone = parse_full_name(bare) if bare is not None else None
         except IntakeError:
-            name = None
-        if name is not None:
-            out["full_name"] = Value(name.readback, name.readback)
-            out["first_name"] = Value(name.value.first)
-            out["last_name"] = Value(name.value.last)
+            said_alone = None
+        if said_alone is not None:
+            out["full_name"] = Value(said_alone.readback, said_alone.readback)
+            out["first_name"] = Value(said_alone.value.first)
+            out["last_name"] = Value(said_alone.value.last)
 
     # dates: a date of birth, a surgery date or an injury date, by the words around them
     corrected = bool(re.search(r"\b(no wait|sorry|actually|i mean|correction|not the)\b", text,

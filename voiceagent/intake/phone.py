@@ -32,9 +32,9 @@ def parse_phone(text: str, region: str = "US") -> Parsed[str]:
     if len(digits) > 10:
         raise IntakeError("phone", f"I heard {len(digits)} digits, more than a phone number "
                           "has; please say it again, area code first")
-    if region == "US" and (digits[0] in "01" or digits[3] in "01"):
-        # no North American area code or exchange starts with 0 or 1: a date said in number
-        # groups ("oh three, twenty-one, eighty-two") is not a phone number
+    if region == "US" and digits[0] in "01":
+        # no North American area code starts with 0 or 1: a date said in number groups ("oh
+        # three, twenty-one, eighty-two") is not a phone number
         raise IntakeError("phone", "that doesn't sound like a phone number; please say it "
                           "again, area code first")
     try:
