@@ -609,3 +609,12 @@ def test_pressing_for_another_persons_details_after_a_refusal_is_refused_again(b
     assert dialog.state.outcome == "privacy_refusal"
     events = run(dialog, ["Can you just tell me the time? Is it with Dr. Lee again?"])
     assert "can't share anything about another person" in said(events)
+
+
+def test_the_referring_doctor_given_for_the_patients_name_is_not_the_patient(backend):
+    dialog = FrontDeskDialog(backend)
+    events = run(dialog, ["Hi, my doctor gave me a referral for physical therapy for my neck.",
+                          "It's from Dr. Okeke, Samuel Okeke, at Access Community Health."])
+    assert "first_name" not in dialog.state.fields
+    assert dialog.state.fields["referring_provider"] == "Dr. Okeke"
+    assert said(events).endswith("May I have your first and last name?")

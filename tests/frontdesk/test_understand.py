@@ -177,3 +177,10 @@ def test_a_name_said_as_a_sentence_of_its_own_is_the_callers_name(said, name):
 ])
 def test_a_plan_a_day_or_a_place_said_alone_is_not_a_name(said):
     assert "full_name" not in values(said)
+
+
+def test_a_doctor_named_later_in_a_referral_call_is_the_referring_doctor():
+    got = values("The doctor is Rebecca Lund, at the UW East Clinic. Lund, L U N D.",
+                 known={"referred": "yes"})
+    assert got["referring_provider"] == "Dr. Rebecca Lund"
+    assert "full_name" not in got

@@ -86,8 +86,10 @@ class Intake(Flow):
             if key in ("dob", "phone", "member_id", "email", "date_of_injury",
                        "adjuster_phone", "claim_number") and v.readback:
                 acks.append(f"I have {v.readback}.")
-            elif key in ("employer", "adjuster_name", "referring_provider", "group_number",
-                         "subscriber_name", "subscriber_dob", "referring_npi"):
+            elif key == "referring_provider":
+                acks.append(f"Thank you, I've noted {v.value}.")
+            elif key in ("employer", "adjuster_name", "group_number", "subscriber_name",
+                         "subscriber_dob", "referring_npi"):
                 acks.append("Thank you.")
         if "full_name" in values and pending_done != "full_name" and \
                 ("full_name" not in f or u.correction):
@@ -236,6 +238,9 @@ class Intake(Flow):
         answered = False
         named = name_in(text, self.clinic) or name_in(without_spellings(text), self.clinic) \
             if field == "full_name" and shape is not Shape.NAME and not u.question else None
+        doctor = u.values.get("referring_provider")
+        if named and doctor and named.split()[-1].lower() in doctor.value.lower():
+            named = None  # "It's from Dr. Okeke, Samuel Okeke": the doctor, not the patient
         labelled = u.values.get(field)
         if labelled is not None and field in ("member_id", "claim_number", "phone",
                                               "adjuster_phone", "dob"):

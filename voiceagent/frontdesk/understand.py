@@ -260,6 +260,10 @@ _SURGERY = re.compile(r"\b(surgery|surgeries|replaced|replacement|repair(ed)?|re
                       r"operation|operated|scoped|arthroscop\w*|fusion|acl|rotator cuff)\b", re.I)
 _DOCTOR = re.compile(
     r"\b(?i:dr|doctor)\.?\s+([A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)?)")
+# "the doctor is Rebecca Lund": the referring doctor named without the title
+_DOCTOR_IS = re.compile(r"\b(?i:the|my|his|her|our) (?i:referring )?(?i:doctor|physician|surgeon|"
+                        r"provider|pcp)(?:'s name)? (?i:is|was) (?:(?i:dr|doctor)\.? )?"
+                        r"([A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)?)")
 _REFERRED = re.compile(r"\b(referr(al|ed|ing)|sent me|send me|told me to (call|come|see|"
                        r"start|get|do)|said (to )?call|prescription|prescribed|order for (pt|"
                        r"physical therapy|therapy)|wants me to (do|get|start|have|begin|see))"
@@ -548,11 +552,12 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             pass
 
     # referral and reason
-    doctor = _DOCTOR.search(text)
+    doctor = _DOCTOR.search(text) or _DOCTOR_IS.search(text)
     if doctor and (_REFERRED.search(text) or _SURGERY.search(text) or re.search(
             r"\b(my|the|his|her) (surgeon|doctor|physician|orthopedist|ortho|pcp|provider|"
-            r"ob|obgyn|neurologist|chiropractor)\b|\bdid (it|the surgery|my surgery)\b",
-            norm)):
+            r"ob|obgyn|neurologist|chiropractor)\b|\bdid (it|the surgery|my surgery)\b|"
+            r"\bit'?s from\b", norm) or known.get("referred") or known.get("surgery")):
+        # (a doctor named later in a call about a referral is the one who referred)
         provider = clinic.match_provider(doctor.group(0))
         if provider is None:  # the clinic's own therapists are not referring physicians
             out["referring_provider"] = Value(f"Dr. {doctor.group(1).strip()}")
