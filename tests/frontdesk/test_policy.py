@@ -145,7 +145,7 @@ def test_full_day_says_so_and_offers_other_times(backend, clinic):
         scheduling.book(backend.store, clinic, hold_id=hold.hold_id, patient_id=patient,
                         now=now, actor=backend.actor)
     dialog = FrontDeskDialog(backend)
-    events = run(dialog, BOOKING[:8] + ["next Tuesday"])
+    events = run(dialog, BOOKING[:8] + ["this Tuesday"])  # said on Monday: tomorrow
     assert "fully booked" in said(events[-6:])
     assert all(not o["start"].startswith("2026-11-24") for o in dialog.state.offers)
     assert dialog.state.offers

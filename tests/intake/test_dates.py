@@ -141,3 +141,12 @@ def test_a_greeting_is_no_time_and_as_early_as_you_can_is_the_earliest():
 def test_an_hour_said_on_its_own_as_a_pick(said, hour):
     from voiceagent.intake.dates import bare_hour
     assert bare_hour(said) == hour
+
+
+@pytest.mark.parametrize(("said", "day"), [
+    ("next Thursday afternoon", date(2026, 12, 3)),  # said on Monday: Thursday of next week
+    ("this Thursday afternoon", date(2026, 11, 26)),
+    ("Thursday afternoons are best. So next Thursday afternoon.", date(2026, 12, 3)),
+])
+def test_next_weekday_is_in_next_week_and_this_weekday_is_the_nearest(said, day):
+    assert parse_appointment_request(said, datetime(2026, 11, 23, 9)).value.day == day

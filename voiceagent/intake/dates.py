@@ -318,7 +318,9 @@ def _extract_day(norm: str, now: datetime) -> date | None:
     if m:
         n = int(m.group(1))
         return today + timedelta(days=n * (7 if m.group(2) == "week" else 1))
-    m = re.search(rf"\b(?:(next|this) )?({_WEEKDAY})\b", norm)
+    # "Thursday afternoons are best. So next Thursday afternoon": the day named with next/this
+    m = re.search(rf"\b(next|this) ({_WEEKDAY})\b", norm) or \
+        re.search(rf"\b(?:(next|this) )?({_WEEKDAY})\b", norm)
     nth = re.search(r"\bthe (\d{1,2})(?:st|nd|rd|th)\b", norm)
     if m and nth:
         # "Wednesday the 2nd": the next 2nd that falls on a Wednesday
@@ -332,7 +334,10 @@ def _extract_day(norm: str, now: datetime) -> date | None:
         found = _parse_phrase(phrase, now, "future")
         if found is not None and found <= today:
             found += timedelta(days=7)
-        if found is not None and m.group(1) == "next" and (found - today).days <= 0:
+        next_monday = today + timedelta(days=7 - today.weekday())
+        if found is not None and m.group(1) == "next" and found < next_monday:
+            # "next Thursday", said on a Monday: Thursday of next week ("this Thursday" is
+            # the nearest one); said on a Friday, "next Tuesday" is the nearest one anyway
             found += timedelta(days=7)
         return found
     m = re.search(rf"\b{_MONTH}\.? (?:the )?{_ORD}(?:,? (\d{{4}}))?\b", norm) or re.search(
