@@ -75,8 +75,9 @@ def outcome_for_status(status: int) -> TransferOutcome:
 class Transfers:
     """Starts, follows and ends the transfers of the endpoint's callers (SIP thread only).
 
-    ``dial`` places the staff leg's call (the endpoint owns the account, and the table of live
-    calls every leg); a staff leg that ends is let go by that table before its event gets here.
+    ``dial`` places the staff leg's call (the endpoint owns the account). The table of live
+    calls (``calls.py``) keeps every leg, and lets a staff leg that ended go before its event
+    reaches :meth:`on_staff_event`.
     """
 
     def __init__(self, targets: TransferTargets, ports: PortPool, sample_rate: int,
