@@ -130,7 +130,7 @@ class CallerSession:
     def __init__(self, leg: Leg, key: int, info: CallInfo, record: CallRecord,
                  ports: PortPool) -> None:
         self.leg = leg
-        self.key = key  # the endpoint's own key (pjsua reuses call slots at once)
+        self.key = key  # the live-call table's own key (pjsua reuses call slots at once)
         self.info = info
         self.record = record
         self.exchange = FrameExchange(info.frame_bytes)
@@ -201,7 +201,7 @@ class CallerSession:
                 pass
 
     def drop_pjsua_objects(self) -> None:
-        """Forget every pjsua2 object (the endpoint holds them until they may be freed), so
+        """Forget every pjsua2 object (the SIP loop holds them until they may be freed), so
         that collecting this session, on whatever thread, never runs a pjsua2 destructor."""
         self.leg = None  # type: ignore[assignment]
         self.port = None  # type: ignore[assignment]

@@ -136,7 +136,6 @@ class SipEndpoint:
         self.answerer = Answerer(config, self.options, handler_factory, self.calls, self.transfers,
                                  self.loop, self.sample_rate, self.frame_ms)
         self._gate: RequestGate | None = None
-        self._stopped = threading.Event()
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -206,44 +205,35 @@ class SipEndpoint:
 
     # ---------------------------------------------------------------- SIP thread
     def _run(self) -> None:
-        # Only this thread may run a pjsua2 destructor: the cyclic collector would run one
-        # wherever an allocation triggers it (a pump or model thread, while this thread is
-        # inside pjsip: lock-owner assertions), so it runs here, from the loop, instead.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self._init_library()
-        except Exception as exc:  # reported to start()'s caller
-            # only the message: the traceback's frames hold the pjsua2 Endpoint, a singleton
-            # that must be gone before the next one is made (the next start aborted)
-            self._start_error = SipStartError(str(exc))
-            del exc
-            self._destroy_library()
+        with self.loop.owning_the_collector():
+            try:
+                self._init_library()
+            except Exception as exc:  # reported to start()'s caller
+                # only the message: the traceback's frames hold the pjsua2 Endpoint, a
+                # singleton that must be gone before the next one is made (it aborted)
+                self._start_error = SipStartError(str(exc))
+                del exc
+                self._destroy_library()
+                self._ready.set()
+                return
             self._ready.set()
-            if gc_was_enabled:
-                gc.enable()
-            return
-        self._ready.set()
-        self.call_records.start()
-        try:
-            while True:
-                assert self._ep is not None
-                self._ep.libHandleEvents(10)
-                self.loop.run_queued(self.dispatch)
-                if self.shutdown.requested.is_set() and self.shutdown.step():
-                    break
-                self.calls.tick(time.monotonic())
-                self.loop.collect_garbage()
-                self.loop.went_round()
-        except Exception:
-            log_event(log, "sip.loop_error", logging.ERROR, exc_info=True)
-        finally:
-            self._release_all()
-            self._destroy_library()
-            self.call_records.stop()
-            if gc_was_enabled:
-                gc.enable()
-            self._stopped.set()
+            self.call_records.start()
+            try:
+                while True:
+                    assert self._ep is not None
+                    self._ep.libHandleEvents(10)
+                    self.loop.run_queued(self.dispatch)
+                    if self.shutdown.requested.is_set() and self.shutdown.step():
+                        break
+                    self.calls.tick(time.monotonic())
+                    self.loop.collect_garbage()
+                    self.loop.went_round()
+            except Exception:
+                log_event(log, "sip.loop_error", logging.ERROR, exc_info=True)
+            finally:
+                self._release_all()
+                self._destroy_library()
+                self.call_records.stop()
 
     def _pjsua_calls(self) -> int:
         return self._gate.pjsua_calls() if self._gate is not None else len(self.calls.legs)

@@ -14,7 +14,8 @@ import gc
 import logging
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from voiceagent.channels.sip.call import Leg
 from voiceagent.channels.sip.leg_events import LegEvent
@@ -102,9 +103,23 @@ class SipLoop:
         self._released.clear()
         gc.collect()
 
+    @contextmanager
+    def owning_the_collector(self) -> Iterator[None]:
+        """While the SIP thread runs, only it collects (from :meth:`collect_garbage`).
+
+        The cyclic collector would otherwise run a pjsua2 destructor wherever an allocation
+        triggers it (a pump or model thread, while the SIP thread is inside pjsip: lock-owner
+        assertions), so automatic collection is off until the SIP thread leaves."""
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            yield
+        finally:
+            if was_enabled:
+                gc.enable()
+
     def collect_garbage(self) -> None:
-        """The collector's round, when one is due (the endpoint turns automatic collection off
-        while it runs: that would run pjsua2 destructors on whatever thread allocated)."""
+        """The collector's round, when one is due."""
         now = time.monotonic()
         if now - self._last_gc >= GC_EVERY_S:
             self._last_gc = now
