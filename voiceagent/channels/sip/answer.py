@@ -52,8 +52,7 @@ class Answerer:
         session = CallerSession(leg, key, call_info, record, self.calls.ports)
         self.calls.add_session(session)
         try:
-            control = SipCallControl(session, self.loop.post, self.transfers.start,
-                                     CallerSession.hang_up, CallerSession.send_dtmf)
+            control = SipCallControl(session, self.loop.post, self.transfers.start)
             handler = self.factory(call_info, control)
             prelude = b""
             if record_path is not None and self.options.render_speech is not None:
