@@ -1,6 +1,6 @@
-"""One pjsua2 call leg: the caller's call (with its port, pump, handler, recorder) or the
-staff leg of a warm transfer. Every method here runs on the SIP thread; pjsua2 callbacks
-only record what happened and leave the work to the endpoint's loop."""
+"""One pjsua2 call leg (a caller's, or the staff leg of a warm transfer), and the session of an
+answered caller (its leg, port, pump, recorder, transfer). Every method here runs on the SIP
+thread; pjsua2 callbacks only report what happened and leave the work to the SIP loop."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ class CallerSession:
     def __init__(self, leg: Leg, key: int, info: CallInfo, record: CallRecord,
                  ports: PortPool) -> None:
         self.leg = leg
-        self.key = key  # the endpoint's own key (pjsua reuses call slots at once)
+        self.key = key  # the live-call table's own key (pjsua reuses call slots at once)
         self.info = info
         self.record = record
         self.exchange = FrameExchange(info.frame_bytes)
@@ -157,6 +157,28 @@ class CallerSession:
             self.record.recording_path = record_path
         self.media_connected = True
 
+    def hang_up(self, reason: str) -> None:
+        """End the call (and the staff leg of its transfer); the legs' disconnect events end
+        the session, with ``reason`` as its outcome."""
+        if self.ended:
+            return
+        self.hangup_requested = reason
+        self.leg.hangup_quietly()
+        if self.transfer is not None and self.transfer.staff is not None:
+            self.transfer.staff.hangup_quietly()
+
+    def send_dtmf(self, digits: str) -> None:
+        """Send RFC 2833 keys to the caller."""
+        if self.ended:
+            return
+        prm = pj.CallSendDtmfParam()
+        prm.digits = digits
+        prm.method = pj.PJSUA_DTMF_METHOD_RFC2833
+        try:
+            self.leg.sendDtmf(prm)
+        except pj.Error:
+            self.note("sip.dtmf_send_failed", logging.WARNING)
+
     def on_dtmf(self, key: DtmfDigit) -> None:
         self.record.dtmf += key.digit
         if self.pump is not None:
@@ -179,7 +201,7 @@ class CallerSession:
                 pass
 
     def drop_pjsua_objects(self) -> None:
-        """Forget every pjsua2 object (the endpoint holds them until they may be freed), so
+        """Forget every pjsua2 object (the SIP loop holds them until they may be freed), so
         that collecting this session, on whatever thread, never runs a pjsua2 destructor."""
         self.leg = None  # type: ignore[assignment]
         self.port = None  # type: ignore[assignment]

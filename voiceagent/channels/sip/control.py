@@ -6,27 +6,23 @@ import weakref
 from collections.abc import Callable
 
 from voiceagent.channels.sip.call import CallerSession
-
-Command = Callable[[], None]
+from voiceagent.channels.sip.loop import Command
 
 
 class SipCallControl:
     """Transfer, hang up and send keys for one caller; thread-safe, returns at once.
 
-    ``post`` queues a command for the SIP thread; the other callables run there.
+    ``post`` queues a command for the SIP thread; ``transfer`` (the endpoint's transfers) and
+    the session's own hang-up and keys run there.
     """
 
     def __init__(self, session: CallerSession, post: Callable[[Command], None],
-                 transfer: Callable[[CallerSession, str, bytes, bool], None],
-                 hangup: Callable[[CallerSession, str], None],
-                 send_dtmf: Callable[[CallerSession, str], None]) -> None:
+                 transfer: Callable[[CallerSession, str, bytes, bool], None]) -> None:
         # weak: a handler kept by its owner after the call must not keep the pjsua2 Call
         # alive past libDestroy (its destructor would then abort the process)
         self._session = weakref.ref(session)
         self._post = post
         self._transfer = transfer
-        self._hangup = hangup
-        self._send_dtmf = send_dtmf
 
     def transfer(self, target: str, summary_pcm: bytes = b"", warm: bool = True) -> None:
         self._run(lambda s: self._transfer(s, target, summary_pcm, warm))
@@ -36,10 +32,10 @@ class SipCallControl:
         if session is not None and session.pump is not None:
             session.pump.hangup_when_drained(reason)  # after the agent's last words
         else:
-            self._run(lambda s: self._hangup(s, reason))
+            self._run(lambda s: s.hang_up(reason))
 
     def send_dtmf(self, digits: str) -> None:
-        self._run(lambda s: self._send_dtmf(s, digits))
+        self._run(lambda s: s.send_dtmf(digits))
 
     def _run(self, action: Callable[[CallerSession], None]) -> None:
         def command() -> None:

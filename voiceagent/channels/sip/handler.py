@@ -97,7 +97,8 @@ HandlerFactory = Callable[[CallInfo, CallControl], CallHandler]
 
 @dataclass
 class CallRecord:
-    """What the endpoint keeps about each call (and hands to the CallLog when it ends)."""
+    """What the endpoint keeps about each call on the wire (handed to ``on_call_ended``; the
+    store's call record is written by the speech session's CallRecorder)."""
 
     call_id: str
     caller_id: str

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voiceagent.channels.sip.handler import CallRecord
-from voiceagent.dialog.calllog import CallLog
 
 
 @dataclass
@@ -26,12 +25,13 @@ class SipOptions:
     recording_notice: str = "This call is recorded for quality and training."
     render_speech: Callable[[str, int], bytes] | None = None  # text, rate -> PCM16 mono
     recordings_dir: Path | None = None  # default: <data_dir>/recordings
-    call_log: CallLog | None = None
     # digest users allowed to call from outside the allowlist (a PBX known by credentials,
     # not by address); empty: such INVITEs get 403 at once
     inbound_credentials: Mapping[str, str] = field(default_factory=dict)
     auth_realm: str = "voiceagent"
-    on_call_ended: Callable[[CallRecord], None] | None = None  # runs on the SIP thread
+    # the wire record of an answered call, once it ended (runs on the SIP thread); the store's
+    # record of the call is the handler's (the speech session's), never the endpoint's
+    on_call_ended: Callable[[CallRecord], None] | None = None
     # a call the agent turned away itself (busy, overflow, store down, stopping); runs on a
     # background thread, so a slow store never holds up SIP
     on_call_refused: Callable[[CallRecord], None] | None = None

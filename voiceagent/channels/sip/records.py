@@ -1,9 +1,11 @@
-"""The SIP channel's call records: the one place that opens, keeps and closes them.
+"""The SIP channel's wire records: the one place that opens, keeps and closes them.
 
-A call answered gets a :class:`CallRecord` when it is answered (and a row in the CallLog, when
-the endpoint is given one); the record is closed once, when the call ends. A call the agent
-turned away (busy, overflow, store down, stopping) is recorded off the SIP thread, so a slow
-store never holds up SIP.
+The store's record of an answered call (its row in the CallLog, turns, tool calls) is owned by
+the call's handler (the speech session); the endpoint keeps only the wire record, a
+:class:`CallRecord` opened when the call is answered and closed once, when it ends, then handed
+to ``on_call_ended``. A call the agent turned away (busy, overflow, store down, stopping) has no
+handler: its record is handed to ``on_call_refused`` off the SIP thread, so a slow store never
+holds up SIP.
 """
 
 from __future__ import annotations
@@ -18,19 +20,16 @@ from datetime import UTC, datetime
 
 from voiceagent.channels.sip.handler import CallRecord
 from voiceagent.channels.sip.screen import Refusal
-from voiceagent.dialog.calllog import CallLog
 from voiceagent.logs import log_event
 
 log = logging.getLogger(__name__)
 
 
 class CallRecords:
-    """Opens, keeps (the last ``kept``) and closes the endpoint's call records."""
+    """Opens, keeps (the last ``kept``) and closes the endpoint's wire records."""
 
-    def __init__(self, call_log: CallLog | None, kept: int,
-                 on_call_ended: Callable[[CallRecord], None] | None,
+    def __init__(self, kept: int, on_call_ended: Callable[[CallRecord], None] | None,
                  on_call_refused: Callable[[CallRecord], None] | None) -> None:
-        self.call_log = call_log
         self.kept: deque[CallRecord] = deque(maxlen=kept)
         self._on_call_ended = on_call_ended
         self._on_call_refused = on_call_refused
@@ -53,14 +52,8 @@ class CallRecords:
 
     def open(self, caller_id: str, remote_address: str) -> CallRecord:
         """A call being answered (SIP thread)."""
-        call_id = str(uuid.uuid4())
-        if self.call_log is not None:
-            try:
-                call_id = self.call_log.open_call("sip", caller_id)
-            except Exception:
-                log_event(log, "sip.calllog_open_failed", logging.ERROR, exc_info=True)
-        record = CallRecord(call_id=call_id, caller_id=caller_id, remote_address=remote_address,
-                            started_at=datetime.now(UTC))
+        record = CallRecord(call_id=str(uuid.uuid4()), caller_id=caller_id,
+                            remote_address=remote_address, started_at=datetime.now(UTC))
         self.kept.append(record)
         return record
 
@@ -76,19 +69,17 @@ class CallRecords:
                 self._on_call_ended(record)
             except Exception:
                 log_event(log, "sip.on_call_ended_failed", logging.ERROR, exc_info=True)
-        if self.call_log is not None:
-            try:
-                self.call_log.close_call(record.call_id, record.outcome, record.recording_path)
-            except Exception:
-                log_event(log, "sip.calllog_close_failed", logging.ERROR, exc_info=True)
 
     def refused(self, refusal: Refusal) -> None:
-        """A new call the gate turned away (SIP thread): kept now, written by the writer."""
+        """A new call the gate turned away (SIP thread): kept now, handed to ``on_call_refused``
+        by the writer thread."""
         now = datetime.now(UTC)
         record = CallRecord(call_id=str(uuid.uuid4()), caller_id=refusal.caller_id,
                             remote_address=refusal.source, started_at=now, ended_at=now,
                             outcome=refusal.outcome)
         self.kept.append(record)
+        if self._on_call_refused is None:
+            return
         try:
             self._refusals.put_nowait(record)
         except queue.Full:
@@ -102,8 +93,5 @@ class CallRecords:
             try:
                 if self._on_call_refused is not None:
                     self._on_call_refused(record)
-                elif self.call_log is not None:
-                    call_id = self.call_log.open_call("sip", record.caller_id)
-                    self.call_log.close_call(call_id, record.outcome)
             except Exception:
                 log_event(log, "sip.refusal_not_recorded", logging.ERROR, exc_info=True)

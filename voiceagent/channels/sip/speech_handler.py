@@ -46,7 +46,7 @@ class SpeechCallHandler:
 
     channel = "sip"
     reports_transfer_result = True  # on_transfer tells the session who picked up
-    keys_reach_dialog = True  # the endpoint leaves key 0 to the dialog (see on_dtmf)
+    keys_reach_dialog = True  # key 0 goes to the dialog, not to the front desk (Transfers.on_key)
 
     def __init__(
         self,

@@ -5,8 +5,9 @@ A warm transfer connects the caller to staff in the agent's conference bridge (t
 stays in the media path until either side hangs up), which works with every phone; a blind
 transfer sends the caller a REFER and hangs up when the NOTIFY reports 200.
 
-:class:`Transfers` runs every step on the SIP thread; the endpoint hands it the caller's
-session, the staff leg's events and a tick from its loop.
+:class:`Transfers` runs every step on the SIP thread: a transfer the handler asks for, the
+front-desk key, the transfer of live calls at shutdown, the staff leg's events, the REFER's
+NOTIFYs and a tick from the SIP loop.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from voiceagent.channels.sip.media_port import FrameExchange, PcmPort, PortPool
 from voiceagent.channels.sip.pump import TransferEvent
 from voiceagent.channels.sip.security import TransferTargets
 from voiceagent.logs import log_event
+from voiceagent.speech.events import DtmfDigit
 
 log = logging.getLogger(__name__)
 
@@ -73,22 +75,35 @@ def outcome_for_status(status: int) -> TransferOutcome:
 class Transfers:
     """Starts, follows and ends the transfers of the endpoint's callers (SIP thread only).
 
-    ``dial`` places the staff leg's call (the endpoint owns the account and every leg);
-    ``hangup`` ends the caller's call; ``forget_leg`` lets a staff leg that ended go.
+    ``dial`` places the staff leg's call (the endpoint owns the account). The table of live
+    calls (``calls.py``) keeps every leg, and lets a staff leg that ended go before its event
+    reaches :meth:`on_staff_event`.
     """
 
     def __init__(self, targets: TransferTargets, ports: PortPool, sample_rate: int,
-                 ring_timeout_s: float, refer_timeout_s: float,
-                 dial: Callable[[str], Leg], hangup: Callable[[CallerSession, str], None],
-                 forget_leg: Callable[[Leg], None]) -> None:
+                 ring_timeout_s: float, refer_timeout_s: float, front_desk_target: str,
+                 front_desk_digit: str | None, dial: Callable[[str], Leg]) -> None:
         self.targets = targets
         self.ports = ports
         self.sample_rate = sample_rate
         self.ring_timeout_s = ring_timeout_s
         self.refer_timeout_s = refer_timeout_s
+        self.front_desk_target = front_desk_target
+        self.front_desk_digit = front_desk_digit
         self._dial = dial
-        self._hangup = hangup
-        self._forget_leg = forget_leg
+
+    def on_key(self, session: CallerSession, key: DtmfDigit) -> None:
+        """The caller pressed a key: the front-desk key (0) puts them through to the front desk
+        (blind), unless the call's dialog reads the keypad itself (in a member ID 0 is a
+        digit; that dialog decides what 0 means)."""
+        if key.digit == self.front_desk_digit and not _dialog_takes_keys(session):
+            self.to_front_desk(session)
+
+    def to_front_desk(self, session: CallerSession) -> None:
+        """Blind-transfer the caller to the front desk, when one is configured (no refusal
+        reaches the handler when none is: the caller asked nothing of it)."""
+        if self.targets.resolve(self.front_desk_target):
+            self.start(session, self.front_desk_target, b"", False)
 
     def start(self, session: CallerSession, target: str, summary: bytes, warm: bool) -> None:
         """Transfer the caller to ``target`` (a configured name or URI); one at a time."""
@@ -135,7 +150,7 @@ class Transfers:
             session.record.outcome = "transferred"
             session.record.transfer_outcome = TransferOutcome.CONNECTED.value
             session.note("sip.transfer_connected", kind="blind")
-            self._hangup(session, "transferred")
+            session.hang_up("transferred")
         elif status >= 300:
             self.failed(session, outcome_for_status(status))
 
@@ -169,12 +184,11 @@ class Transfers:
             state.summary_started = True
             session.note("sip.transfer_staff_answered")
         elif isinstance(event, LegDisconnected):
-            self._forget_leg(leg)
             if state.phase in (Phase.RINGING, Phase.SUMMARY):
                 self.failed(session, outcome_for_status(event.status))
             elif state.phase is Phase.BRIDGED:
                 state.phase = Phase.DONE
-                self._hangup(session, "transferred")
+                session.hang_up("transferred")
             self.ports.give_back(state.staff_port)  # its connections went with the leg
             state.staff_port = None
 
@@ -227,3 +241,9 @@ class Transfers:
         session.record.transfer_outcome = TransferOutcome.CONNECTED.value
         session.pump.post(TransferEvent(TransferOutcome.CONNECTED))
         session.note("sip.transfer_connected", kind="warm")
+
+
+def _dialog_takes_keys(session: CallerSession) -> bool:
+    """The call's handler hands key presses to a dialog that reads the keypad."""
+    handler = session.pump.handler if session.pump is not None else None
+    return bool(getattr(handler, "keys_reach_dialog", False))
