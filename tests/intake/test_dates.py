@@ -150,3 +150,12 @@ def test_an_hour_said_on_its_own_as_a_pick(said, hour):
 ])
 def test_next_weekday_is_in_next_week_and_this_weekday_is_the_nearest(said, day):
     assert parse_appointment_request(said, datetime(2026, 11, 23, 9)).value.day == day
+
+
+@pytest.mark.parametrize(("said", "born"), [
+    ("June fourth, seventy-nine. Oh, no wait, sorry, it's the fourteenth. June fourteenth.",
+     date(1979, 6, 14)),
+    ("March third, nineteen eighty-two. No wait, the fifth.", date(1982, 3, 5)),
+])
+def test_a_date_of_birth_whose_day_is_corrected_keeps_its_year(said, born):
+    assert parse_date_of_birth(said, date(2026, 11, 23)).value == born

@@ -87,6 +87,22 @@ def number_groups(text: str) -> list[str]:
     return [g for g in groups if g]
 
 
+def _corrected_day(said: str, first: date) -> date | None:
+    """A correction of the day (and perhaps the month) of ``first``: "it's the fourteenth",
+    "June fourteenth"."""
+    norm = _numbers(said)
+    month = re.search(rf"\b({_MONTH})\b", norm)
+    day = re.search(rf"\b(?:the )?{_ORD}\b(?!\s*(?:am|pm|oclock|years?))", norm)
+    if day is None:
+        return None
+    number = next(i for i, m in enumerate(MONTHS, 1) if m.startswith(month.group(1)[:3])) \
+        if month else first.month
+    try:
+        return date(first.year, number, int(day.group(1)))
+    except ValueError:
+        return None
+
+
 def parse_date_of_birth(text: str, today: date) -> Parsed[date]:
     """Read a date of birth; the read-back is "March 3, 1982"."""
     return parse_past_date(text, today, what="date of birth", kind="date_of_birth")
@@ -101,9 +117,18 @@ def parse_past_date(
     is the latest one not after today."""
     marks = list(SELF_CORRECTION.finditer(text))
     if marks:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's October ..."
+        before, after = text[:marks[0].start()], text[marks[-1].end():]
         try:
-            return parse_past_date(text[marks[-1].end():], today, what=what, kind=kind,
-                                   max_years=max_years, recent=recent)
+            return parse_past_date(after, today, what=what, kind=kind, max_years=max_years,
+                                   recent=recent)
+        except IntakeError:
+            pass
+        try:  # "June fourth, seventy-nine. Oh, no wait, it's the fourteenth": the year stands
+            first = parse_past_date(before, today, what=what, kind=kind, max_years=max_years,
+                                    recent=recent).value
+            fixed = _corrected_day(after, first)
+            if fixed is not None:
+                return Parsed(fixed, say_date(fixed, with_year=True))
         except IntakeError:
             pass
     norm = re.sub(r"\s*,\s*", " ", _numbers(text))  # "1968, may, the 15": pauses, not parts
