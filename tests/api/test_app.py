@@ -63,7 +63,7 @@ def chat(client, lines, headers=None):
 
 
 BOOKING = ["I'd like to book an appointment", "Lower back pain", "Jane Smith", "S M I T H",
-           "March 3rd, 1982", "555-123-4567", "self pay", "next Tuesday morning",
+           "March 3rd, 1982", "555-123-4567", "self pay", "Tuesday morning",
            "the first one", "yes"]
 
 

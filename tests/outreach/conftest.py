@@ -28,7 +28,7 @@ SITE = "https://www.riverside.example"
 SITE_KEY = "pk_riverside_1234"
 POLICY = {"quiet_hours": "21:00-07:00", "reminder_hours_before": 12, "nudge_after_hours": 24}
 BOOKING = ["I'd like to book an appointment", "Lower back pain", "Jane Smith", "S M I T H",
-           "March 3rd, 1982", "555-123-4567", "self pay", "next Tuesday morning",
+           "March 3rd, 1982", "555-123-4567", "self pay", "Tuesday morning",
            "the first one", "yes"]
 JANE = "+15551234567"
 

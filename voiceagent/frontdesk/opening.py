@@ -112,8 +112,10 @@ class Opening(Flow):
             yield from self.conv.wrap("Thank you, I've added that to your message.")
             return
         answer = ""
-        if u.question and not (wanted and wanted[0] in (intents.HUMAN, intents.MESSAGE) and
+        if u.question and not (wanted and wanted[0] in (intents.HUMAN, intents.MESSAGE,
+                                                        intents.MY_APPOINTMENTS) and
                                scores.get(wanted[0], 0) >= 3):
+            # ("can you tell me when it is?" is answered by looking up their appointment)
             answer = self.conv.answer_question(text)
         if u.question and wanted and wanted[0] in (intents.GOODBYE, intents.HUMAN) and \
                 scores.get(wanted[0], 0) < 3:
