@@ -49,3 +49,10 @@ def test_unknown_payer_is_kept_for_the_front_desk_to_verify():
     state = ConversationState()
     ack = parse_field("payer", "Acme Health Plan", state, make_clinic(), NOW)
     assert state.fields["payer"] == "Acme Health Plan" and "verify" in ack
+
+
+@pytest.mark.parametrize("text", ["I work first shift, so after three thirty is best.",
+                                  "First thing in the morning would be great.",
+                                  "It's my second visit ever, so any of them."])
+def test_an_ordinal_that_describes_something_else_picks_no_offer(text):
+    assert ordinal(text, 3) is None

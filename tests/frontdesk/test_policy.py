@@ -618,3 +618,19 @@ def test_the_referring_doctor_given_for_the_patients_name_is_not_the_patient(bac
     assert "first_name" not in dialog.state.fields
     assert dialog.state.fields["referring_provider"] == "Dr. Okeke"
     assert said(events).endswith("May I have your first and last name?")
+
+
+def test_a_question_after_the_offer_to_book_is_answered_and_the_offer_stands(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, ["My knee has been hurting since a fall. Do you take Blue Cross?"])
+    assert dialog.state.pending == "confirm_intent"  # "would you like me to book...?"
+    events = run(dialog, ["Yeah, I figured. So what would it cost if I just paid myself?"])
+    assert "first and last name" not in said(events)  # answered, not taken as a yes to book
+    assert dialog.state.intent is None and dialog.state.pending == "confirm_intent"
+
+
+def test_thats_all_right_is_not_goodbye(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, BOOKING[:9])
+    events = run(dialog, ["Yep, that's all right."])
+    assert not isinstance(events[-1], EndCall)

@@ -184,3 +184,9 @@ def test_a_doctor_named_later_in_a_referral_call_is_the_referring_doctor():
                  known={"referred": "yes"})
     assert got["referring_provider"] == "Dr. Rebecca Lund"
     assert "full_name" not in got
+
+
+def test_the_date_a_work_injury_happened_is_read_from_the_story():
+    got = values("Yeah, it's my right shoulder. I was pulling totes off the top rack and felt it "
+                 "go. That was November tenth.", known={"coverage_kind": "workers_comp"})
+    assert (got["body_part"], got["date_of_injury"]) == ("shoulder", "2026-11-10")

@@ -159,3 +159,13 @@ def test_next_weekday_is_in_next_week_and_this_weekday_is_the_nearest(said, day)
 ])
 def test_a_date_of_birth_whose_day_is_corrected_keeps_its_year(said, born):
     assert parse_date_of_birth(said, date(2026, 11, 23)).value == born
+
+
+def test_after_a_time_with_minutes_said_as_words_keeps_the_minutes():
+    req = parse_appointment_request("after three thirty is best", datetime(2026, 11, 23, 9)).value
+    assert req.earliest == time(15, 30)
+
+
+def test_picking_the_first_one_is_no_date():
+    with pytest.raises(IntakeError):
+        parse_date_of_birth("The first one's good.", date(2026, 11, 23))

@@ -248,6 +248,11 @@ _ORDINALS = {"first": 1, "1st": 1, "one": 1, "second": 2, "2nd": 2, "two": 2, "t
              "five": 5, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5}
 
 
+# an ordinal before these words says something else than which offer
+_NOT_A_PICK = frozenset("""shift shifts floor thing things week weeks of grade name job place year
+years visit visits session sessions day days""".split())
+
+
 def ordinal(text: str, count: int) -> int | None:
     """"the first", "option 2", "number three", "the last one" -> 1-based index."""
     norm = intents.normalize(text)
@@ -255,6 +260,8 @@ def ordinal(text: str, count: int) -> int | None:
     if "last" in words and count:
         return count
     for i, word in enumerate(words):
+        if i + 1 < len(words) and words[i + 1] in _NOT_A_PICK:
+            continue  # "I work first shift", "first thing in the morning"
         if word in _ORDINALS and (
             word in ("first", "1st", "second", "2nd", "third", "3rd", "fourth", "4th", "fifth",
                      "5th")

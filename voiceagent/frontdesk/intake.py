@@ -276,8 +276,12 @@ class Intake(Flow):
                     ack = parse_field(other, said, self.state, self.clinic, self.conv.local_now())
                 except IntakeError:
                     ack = ""
+        before = dict(self.state.fields)
         extra = self.apply(u, pending_done=field if answered else None)
         answer = self.conv.answer_question(text) if u.question and "when" not in u.values else ""
+        told = {k for k, v in self.state.fields.items() if before.get(k) != v}
+        if not (ack or extra or answer) and told and told <= _TOLD_ABOUT_THE_PROBLEM:
+            extra = "Got it."  # "it's my right shoulder": taken, though not what was asked
         if answered:
             self.state.attempts.pop(field, None)
             self.state.pending = None
@@ -391,6 +395,10 @@ class Intake(Flow):
             intents.MESSAGE, "", lead=f"{lead}I'm having trouble with that. "
             "Let me take a message so the staff can call you back.")
 
+
+# what a caller tells of their problem, taken without a read-back
+_TOLD_ABOUT_THE_PROBLEM = frozenset({"body_part", "reason", "surgery", "surgery_date",
+                                     "referring_practice", "referred"})
 
 # words that only ask for a message, or say whom it is for ("for Doctor Okafor, I'm one of her
 # patients"), not what it says

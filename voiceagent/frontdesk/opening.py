@@ -75,9 +75,11 @@ class Opening(Flow):
                 yield from self.start(intents.MESSAGE, "", lead=self.flows.intake.apply(u),
                                       keep_lead=True)
                 return
-        if self.state.pending == "confirm_intent" and u.question and not u.yes and not u.no \
-                and not u.intents:
-            # "and each visit after that?": answer, and the offer to book still stands
+        if self.state.pending == "confirm_intent" and u.question and not u.no and \
+                not [i for i in u.intents if i != intents.QUESTION] and \
+                (not u.yes or text.rstrip().endswith("?")):
+            # "and each visit after that?", "yeah, I figured. So what would it cost if I paid
+            # myself?": answer, and the offer to book still stands
             answer = self.conv.answer_question(text)
             yield from self.conv.say(f"{answer} {self.state.last_prompt}".strip(),
                                      prompt=self.state.last_prompt)
@@ -334,9 +336,9 @@ def done_words(text: str) -> bool:
     if leaving(text):
         return True
     norm = intents.normalize(text)
-    if any(p in norm for p in ("that's all", "that is all", "that's it", "nothing else",
-                               "that's everything", "i'm good", "i'm all set", "all set",
-                               "no that's")):
+    if re.search(r"\b(that'?s all|that is all)\b(?! right)|\bthat'?s (it|everything)\b|"
+                 r"\bnothing else\b|\bi'?m (good|all set)\b|\ball set\b|\bno,? that'?s\b",
+                 norm):  # not "that's all right" (that's fine)
         return True
     words = norm.split()
     return len(words) <= 6 and any(w in ("thanks", "thank", "thankyou", "bye", "goodbye")

@@ -142,7 +142,7 @@ class IntentRouter:
 
     def scores(self, text: str) -> dict[str, float]:
         """Each intent's score: keyword weights plus example similarity (0..3)."""
-        norm = normalize(text)
+        norm = re.sub(r"\bthat(?:'s| is) all right\b", "that's fine", normalize(text))
         words = norm.split()
         out: dict[str, float] = {}
         for intent, examples in self.examples.items():

@@ -294,6 +294,10 @@ _TIME_WORDS = re.compile(
     r"(o'?clock|thirty|fifteen|forty five|am|pm|a m|p m)|"
     r"\d{1,2}(:\d\d)? ?(am|pm|a m|p m|o'clock)|(at|around|after|before) (\d{1,2}|one|two|"
     r"three|four|five|six|seven|eight|nine|ten|eleven|twelve))\b", re.I)
+# how callers tell of an injury at work or on the road
+_INJURY_STORY = re.compile(r"\b(felt (it|something) (go|pop|snap|give)|pulling|lifting|lifted|"
+                           r"strained|pulled|tweaked|twisted|rolled my|got hurt|hurt (it|my)|"
+                           r"injured)\b", re.I)
 _DATE_CONTEXT = {
     "dob": re.compile(r"\b(born|birth ?day|date of birth|d ?o ?b|birthdate|birth year|"
                       r"wrong year)\b", re.I),
@@ -380,6 +384,18 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             out["full_name"] = Value(said_alone.readback, said_alone.readback)
             out["first_name"] = Value(said_alone.value.first)
             out["last_name"] = Value(said_alone.value.last)
+
+    if known.get("coverage_kind") in ("workers_comp", "auto") or _INJURY_STORY.search(text):
+        # "I was pulling totes off the top rack and felt it go. That was November tenth."
+        when = re.search(r"\b(?:that|it) (?:was|happened)(?: on)? ([^.!?]+)", text, re.I)
+        if when and not _SURGERY.search(text):
+            try:
+                parsed = parse_past_date(when.group(1), today, what="date",
+                                         kind="date_of_injury", max_years=10, recent=True)
+                if parsed.value <= today:
+                    out["date_of_injury"] = Value(parsed.value.isoformat(), parsed.readback)
+            except IntakeError:
+                pass
 
     # dates: a date of birth, a surgery date or an injury date, by the words around them
     corrected = bool(re.search(r"\b(no wait|sorry|actually|i mean|correction|not the)\b", text,
@@ -568,8 +584,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         out["referred"] = Value("yes")
     part = next((p for p in sorted(_BODY_PARTS, key=len, reverse=True)
                  if re.search(rf"\b{re.escape(p)}\b", norm)), None)
-    if part and (_CONDITION.search(text) or re.search(r"\b(my|for|the) " + re.escape(part),
-                                                       norm)):
+    if part and (_CONDITION.search(text) or re.search(
+            r"\b(my|for|the|his|her) ((right|left|lower|upper) )?" + re.escape(part), norm)):
         out["body_part"] = Value(part)
     if _CONDITION.search(text) or part:
         out["reason"] = Value(text.strip()[:300])

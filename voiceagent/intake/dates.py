@@ -115,6 +115,11 @@ def parse_past_date(
     """Read a full past date (month, day and year), e.g. a date of injury. With ``recent``
     (a surgery or an injury: "on November second", "last Tuesday") a date without a year
     is the latest one not after today."""
+    if re.search(r"\b(first|second|third|last|other|earlier|later) one\b", text, re.I) and \
+            not re.search(rf"\b{_MONTH}\b", text.lower()):
+        # "the first one's good" picks one of several things, it is no date
+        raise IntakeError(kind, f"I didn't catch the {what}; please say the month, day and "
+                          "year")
     marks = list(SELF_CORRECTION.finditer(text))
     if marks:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's October ..."
         before, after = text[:marks[0].start()], text[marks[-1].end():]
@@ -422,7 +427,7 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
         earliest, at = at, None  # "three thirty or later"
     elif at is not None and re.search(r"\b(or|and) (earlier|before)\b|\bat the latest\b", norm):
         latest, at = at, None
-    m = re.search(r"\b(after|before) (\d{1,2})(?::(\d{2}))? ?(am|pm)?\b", norm)
+    m = re.search(r"\b(after|before) (\d{1,2})(?:[: ]([0-5]\d)(?! minutes))? ?(am|pm)?\b", norm)
     if m and at is not None and int(m.group(2)) == (at.hour % 12 or 12):
         at = None
     if m:
