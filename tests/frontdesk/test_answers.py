@@ -56,3 +56,13 @@ def test_unknown_payer_is_kept_for_the_front_desk_to_verify():
                                   "It's my second visit ever, so any of them."])
 def test_an_ordinal_that_describes_something_else_picks_no_offer(text):
     assert ordinal(text, 3) is None
+
+
+def test_the_payer_named_after_a_self_correction_is_the_payer():
+    clinic = make_clinic()
+    state = ConversationState()
+    names = [p.name for p in clinic.insurance.accepted]
+    first, second = names[0], names[1]
+    parse_field("payer", f"He has {first}, um... actually no, that's the other chart. He has "
+                f"{second}.", state, clinic, datetime(2026, 11, 23, 9))
+    assert state.fields["payer"] == second

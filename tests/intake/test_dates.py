@@ -169,3 +169,9 @@ def test_after_a_time_with_minutes_said_as_words_keeps_the_minutes():
 def test_picking_the_first_one_is_no_date():
     with pytest.raises(IntakeError):
         parse_date_of_birth("The first one's good.", date(2026, 11, 23))
+
+
+def test_a_phone_number_said_in_groups_is_no_time_of_day():
+    with pytest.raises(IntakeError):
+        parse_appointment_request("to six oh eight, five five five, zero one four three, is "
+                                  "that right?", datetime(2026, 11, 23, 9))

@@ -216,6 +216,8 @@ class Intake(Flow):
                 # "it's Patty Dunleavy" ... "Patricia, P A T R I C I A": the first name
                 f["first_name"] = name
                 f["full_name"] = f"{name} {f['last_name']}"
+        if field == "last_name_spelled" and spelled and "member_id" in u.values:
+            spelled = None  # "Member ID is Z G P, eight one four...": the card's letters
         if field == "last_name_spelled" and spelled:
             text = spelled  # "B R E N N A N, two Ns in the middle there": the letters
         shape = answer_shape(text, self.clinic, self.conv.local_now().date())

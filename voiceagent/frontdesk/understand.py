@@ -576,7 +576,8 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         # (a doctor named later in a call about a referral is the one who referred)
         provider = clinic.match_provider(doctor.group(0))
         if provider is None:  # the clinic's own therapists are not referring physicians
-            out["referring_provider"] = Value(f"Dr. {doctor.group(1).strip()}")
+            doctor_name = re.sub(r"'s$", "", doctor.group(1).strip())  # "Dr. Nakamura's office"
+            out["referring_provider"] = Value(f"Dr. {doctor_name}")
     practice = _PRACTICE.search(text)
     if practice and (doctor or _REFERRED.search(text)):
         out["referring_practice"] = Value(practice.group(1).strip())

@@ -402,7 +402,9 @@ def parse_appointment_request(text: str, now: datetime) -> Parsed[AppointmentReq
 
     Raises IntakeError when nothing in the text names a day or a time.
     """
-    norm = _numbers(text)
+    # a phone number said in groups ("six oh eight, five five five, zero one four three") is
+    # no time of day
+    norm = re.sub(r"\b\d(?:[ ,.\-]*\d){9}\b", " ", _numbers(text))
     asap = bool(re.search(r"\b(?:as soon as possible|asap|earliest|soonest|first available|"
                           r"as early as (?:you can|possible|you(?:'ve)? got|you have))\b", norm))
     if re.search(r"\b(?:until|till|til|before|after) (?:noon|midday)\b", norm):
