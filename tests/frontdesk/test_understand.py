@@ -190,3 +190,10 @@ def test_the_date_a_work_injury_happened_is_read_from_the_story():
     got = values("Yeah, it's my right shoulder. I was pulling totes off the top rack and felt it "
                  "go. That was November tenth.", known={"coverage_kind": "workers_comp"})
     assert (got["body_part"], got["date_of_injury"]) == ("shoulder", "2026-11-10")
+
+
+def test_a_caller_who_is_the_subscriber_gives_the_subscribers_birthday():
+    got = values("The subscriber's me, Rachel Lindgren, and my birthday is October nineteenth, "
+                 "eighty-three.")
+    assert got["subscriber_name"] == "Rachel Lindgren"
+    assert got["subscriber_dob"] == "1983-10-19" and "dob" not in got

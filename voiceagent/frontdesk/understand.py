@@ -524,6 +524,14 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     m = m or re.search(r"\b(?i:under|through|on) my (?i:husband|wife|spouse|partner|mom|mother|"
                        r"dad|father)(?:'s)?(?: (?i:name|plan|insurance|job|work))?[.,]\s+"
                        r"([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)  # "under my husband. Greg L."
+    me = re.search(r"\b(?i:subscriber|policy ?holder|insured|card ?holder)(?:'s| is) (?i:me|myself)"
+                   r",?\s+(?:(?i:i'?m|it'?s)\s+)?([A-Z][a-z'\-]+\s+[A-Z][a-z'\-]+)", text)
+    if me:
+        # "The subscriber's me, Rachel Lindgren, and my birthday is October nineteenth": the
+        # caller is the subscriber, so their birthday is the subscriber's
+        m = me
+        if "dob" in out:
+            out["subscriber_dob"] = out.pop("dob")
     if m:
         out["subscriber_name"] = Value(m.group(1))
     if ("payer_named" in out or pending in ("payer", "member_id")) and "member_id" not in out:
