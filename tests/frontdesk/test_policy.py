@@ -634,3 +634,27 @@ def test_thats_all_right_is_not_goodbye(backend):
     run(dialog, BOOKING[:9])
     events = run(dialog, ["Yep, that's all right."])
     assert not isinstance(events[-1], EndCall)
+
+
+@pytest.mark.parametrize("line", ["What's that? You'll have to speak up, I don't hear so good.",
+                                  "I'm sorry, say that again?", "Pardon?"])
+def test_a_caller_who_asks_to_hear_it_again_hears_the_question_again(backend, line):
+    dialog = FrontDeskDialog(backend)
+    list(dialog.greeting())
+    asked = said(dialog.respond(UserTurn(BOOKING[0])))
+    assert said(dialog.respond(UserTurn(line))) == f"Of course. {asked}"
+
+
+def test_a_member_id_read_after_a_lead_in_with_pauses_and_then_the_group(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, BOOKING[:7])
+    run(dialog, ["Hang on, my wife's got the card. It's X, Y, Z... one, two, three... four, five. "
+                 "And the group, two eight five five one zero."])
+    assert dialog.state.fields["member_id"] == "XYZ12345"
+
+
+def test_a_pick_said_with_a_question_is_still_the_pick(backend):
+    dialog = FrontDeskDialog(backend)
+    run(dialog, BOOKING[:9])
+    run(dialog, ["Sorry, can you say again more slow? ... Okay, the first one. The first."])
+    assert dialog.state.step == "confirm"

@@ -29,3 +29,8 @@ def test_someone_elses_name_in_a_sentence():
 def test_a_date_is_not_a_name():
     with pytest.raises(IntakeError):
         parse_full_name("October 2nd, 2026")
+
+
+def test_a_name_with_accents_keeps_its_letters():
+    name = parse_full_name("My name is Joaquín Echeverría.").value
+    assert (name.first, name.last) == ("Joaquín", "Echeverría")

@@ -114,7 +114,9 @@ def parse_field(
     if field == "member_id":
         medicare = f.get("payer", "").lower() in ("medicare", "medicare part b") or \
             f.get("plan_type") == "medicare"
-        member = parse_mbi(text) if medicare else parse_member_id(text)
+        said = re.split(r"\b(?:and )?(?:the )?group\b", text, flags=re.I)[0]  # "...; and the
+        # group, two eight five five one zero" is another number
+        member = parse_mbi(said) if medicare else parse_member_id(said)
         f["member_id"] = member.value
         return f"I have {member.readback}."
     if field == "claim_number":

@@ -152,12 +152,12 @@ class Booking(Flow):
 
     def pick_offer(self, text: str, u: Understanding) -> Iterator[DialogEvent]:
         offers = self.state.offers
-        if u.question and "when" not in u.values:
+        choice = choose_offer(text, offers)
+        if u.question and "when" not in u.values and choice is None:
             answer = self.conv.answer_question(text)
             offer_text = prompts.say_offers(offers)
             yield from self.conv.say(f"{answer} {offer_text}", prompt=offer_text)
             return
-        choice = choose_offer(text, offers)
         if choice is not None:
             yield from self._hold(choice)
             return

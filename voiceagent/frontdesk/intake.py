@@ -228,11 +228,14 @@ class Intake(Flow):
             # eighty... no wait, that's my husband's. Mine is oh three, twenty-one, eighty-two")
             marks = list(SELF_CORRECTION.finditer(text))
             sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+            # what follows a lead-in, whole ("Hang on, my wife's got the card. It's three, Q,
+            # W, seven... H, N, two... R, T, five, eight"), then each sentence
+            candidates = [" ".join(sentences[i:]) for i in range(1, len(sentences))] + sentences
             if marks:
-                sentences.insert(0, text[marks[-1].end():].strip(" ,.:"))
-            for sentence in sentences:
+                candidates.insert(0, text[marks[-1].end():].strip(" ,.:"))
+            for sentence in candidates:
                 found = answer_shape(sentence, self.clinic, self.conv.local_now().date())
-                if sentence != text.strip() and found in FITS[field]:
+                if sentence != text.strip() and found in FITS[field] and found is not Shape.OTHER:
                     text, shape = sentence, found
                     break
         failed: IntakeError | None = None

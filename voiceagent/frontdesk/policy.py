@@ -51,6 +51,23 @@ _PRESSES_FOR_DETAILS = re.compile(r"\b(tell me|what time|which day|what day|when
                                   r"(is|does|did|has) (she|he|they))\b", re.I)
 
 
+_REPEAT = re.compile(r"\b(say (that|it|again)|repeat (that|it|yourself)|speak up|louder|"
+                     r"(more )?slow(er|ly)?( please)?\??$|what was that|what'?s that\?|"
+                     r"come again|pardon|didn'?t (catch|hear|get) (that|you|it|what you said)|"
+                     r"couldn'?t hear|can'?t hear you|one more time|what did you say)",
+                     re.I)
+
+
+def asks_to_repeat(text: str) -> bool:
+    """The caller asks to hear the last thing again ("what's that? you'll have to speak up",
+    "sorry, say that again? which days was that?"), and says nothing else that matters."""
+    sentences = [p for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p]
+    last = sentences[-1] if sentences else ""
+    short = len(text.split()) <= 12
+    return bool(_REPEAT.search(text)) and (short or bool(_REPEAT.search(last)) or
+                                           bool(re.search(r"\?\s*$", text) and short))
+
+
 class FrontDeskDialog:
     """One conversation (a call or a chat session). Implements the Dialog protocol.
 
@@ -160,6 +177,12 @@ class FrontDeskDialog:
         flag = self.conv.router.red_flag(text, context=self.flows.safety.clinical_context())
         if flag is not None:
             yield from self.flows.safety.red_flag(flag)
+            return
+        if asks_to_repeat(text):
+            # "What's that? You'll have to speak up": the last thing said, again
+            said = next((m["content"] for m in reversed(self.state.history[:-1])
+                         if m["role"] == "assistant"), self.state.last_prompt)
+            yield from self.conv.say(f"Of course. {said}".strip(), prompt=self.state.last_prompt)
             return
         u = understand(text, self.conv.clinic, self.conv.router, self.conv.local_now(),
                        caller_id=self.state.caller_id, known=self.state.fields,

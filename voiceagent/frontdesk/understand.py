@@ -284,7 +284,7 @@ _INSURANCE_CONTEXT = re.compile(
     r"\b(insurance|insured|plan|coverage|covered|policy|member|medicare|medicaid|through (my|"
     r"work|the)|i have|i've got|we have|it's|on my|under my|carrier|card|pay|self|cash|"
     r"advantage|supplement)\b", re.I)
-_NAME = r"[A-Z][a-z]*'?[A-Z]?[a-z][a-z'\-]*"  # Ann, O'Malley, McDonald
+_NAME = r"[A-ZÁÉÍÓÚÑ][a-záéíóúñü]*'?[A-Z]?[a-záéíóúñü][a-záéíóúñü'\-]*"  # Ann, O'Malley, Joaquín
 _SPANISH = re.compile(r"\b(spanish|espa[nñ]ol|habla|hablan|hablo)\b", re.I)
 _TIME_WORDS = re.compile(
     r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|"

@@ -34,7 +34,8 @@ def parse_full_name(text: str) -> Parsed[FullName]:
     if re.search(r"\d", text):
         raise IntakeError("name", "may I have your first and last name?")
     body = without_leads(text)
-    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'\-]*", body) if w.lower() not in _NOT_NAMES]
+    words = [w for w in re.findall(r"[^\W\d_](?:[^\W\d_]|['\-])*", body)  # "Joaquín", "O'Neil"
+             if w.lower() not in _NOT_NAMES]
     if len(words) < 2 or len(words) > 4:
         # more than a name's worth of words is a sentence, not a name
         raise IntakeError("name", "may I have your first and last name?")
