@@ -66,3 +66,12 @@ def test_contact_facts_and_the_door_for_the_visit_in_hand():
     saturday = answer_all(CLINIC, "And which door do I use?", MONDAY,
                           visit_day=date(2026, 11, 28))
     assert saturday is not None and "rear entrance" in saturday
+
+
+@pytest.mark.parametrize("question", [
+    "Hi, quick question before I try to book anything. I still have Kaiser through my old job. "
+    "Do you take Kaiser?",
+    "Hi, I was wondering, before I book anything, how much is it if you don't have insurance?",
+])
+def test_an_answer_sharing_only_a_word_like_before_or_book_is_not_given(question):
+    assert "intake forms" not in ask(question)

@@ -268,6 +268,11 @@ def answer_question(clinic: ClinicConfig, question: str, today: date | None = No
     return None
 
 
+# words that say little when only an answer has them ("After you book, we text you a link
+# to the intake forms" is no answer to "and the visits after that, how much?")
+_WEAK_IN_ANSWERS = frozenset({"after", "before", "visit", "book", "first"})
+
+
 def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1,
               asked_order: list[str] | None = None) -> FAQ | None:
     """The FAQ sharing the most content words with the question (its questions count
@@ -280,7 +285,7 @@ def _best_faq(clinic: ClinicConfig, asked: set[str], require: int = 1,
         q_words: set[str] = set().union(*(_content(q) for q in faq.questions))
         a_words = _content(faq.answer)
         shared_q = asked & q_words
-        shared_a = (asked & a_words) - q_words
+        shared_a = (asked & a_words) - q_words - _WEAK_IN_ANSWERS
         score: float = 2 * len(shared_q) + len(shared_a) + len(shared_a & _SYNONYM_TARGETS)
         coverage = len(shared_q | shared_a) / len(asked)
         strong = score >= 2 * require and (shared_q or coverage >= 0.5 or
