@@ -197,3 +197,12 @@ def test_a_caller_who_is_the_subscriber_gives_the_subscribers_birthday():
                  "eighty-three.")
     assert got["subscriber_name"] == "Rachel Lindgren"
     assert got["subscriber_dob"] == "1983-10-19" and "dob" not in got
+
+
+def test_a_doctors_office_calling_to_refer_names_the_doctor_and_its_fax():
+    got = values("Hi, this is Kayla calling from Doctor Feldman's office. I'm calling to refer a "
+                 "patient for physical therapy.")
+    assert got["referring_provider"] == "Dr. Feldman"
+    fax = values("Our fax is six oh eight, five five five, three three one nine, and our callback "
+                 "number is six oh eight, five five five, three three one eight.")
+    assert fax["referring_fax"] == "+16085553319"

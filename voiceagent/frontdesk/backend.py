@@ -37,6 +37,7 @@ class IntakeRecord:
     member_id: str | None = None
     referring_provider: str | None = None
     referring_npi: str | None = None
+    referring_fax: str | None = None  # the referring office's fax, for the signed order
     coverage_kind: str = "commercial"
     claim_number: str | None = None
     adjuster_name: str | None = None
@@ -93,7 +94,8 @@ class IntakeRecord:
         return cls(
             reason=text("reason"), body_part=text("body_part"), payer_name=payer,
             member_id=text("member_id"), referring_provider=text("referring_provider"),
-            referring_npi=text("referring_npi"), coverage_kind=kind,
+            referring_npi=text("referring_npi"), referring_fax=text("referring_fax"),
+            coverage_kind=kind,
             claim_number=text("claim_number"), adjuster_name=text("adjuster_name"),
             adjuster_phone=text("adjuster_phone"), date_of_injury=day("date_of_injury"),
             employer=text("employer"), group_number=text("group_number"),
@@ -236,7 +238,8 @@ class FrontDeskBackend:
                     self.store, patient_id=patient_id, actor=self.actor,
                     referring_provider_name=intake.referring_provider,
                     referring_provider_npi=intake.referring_npi,
-                    referring_practice=intake.referring_practice, reason=intake.reason,
+                    referring_practice=intake.referring_practice,
+                    referring_fax=intake.referring_fax, reason=intake.reason,
                     body_part=intake.body_part,
                     condition_kind="surgery" if intake.surgery else (
                         "injury" if intake.date_of_injury else None),

@@ -264,7 +264,8 @@ _DOCTOR = re.compile(
 _DOCTOR_IS = re.compile(r"\b(?i:the|my|his|her|our) (?i:referring )?(?i:doctor|physician|surgeon|"
                         r"provider|pcp)(?:'s name)? (?i:is|was) (?:(?i:dr|doctor)\.? )?"
                         r"([A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)?)")
-_REFERRED = re.compile(r"\b(referr(al|ed|ing)|sent me|send me|told me to (call|come|see|"
+_REFERRED = re.compile(r"\b(referr(al|ed|ing)|refer (a|the|this|our|him|her)|sent me|send me|"
+                       r"told me to (call|come|see|"
                        r"start|get|do)|said (to )?call|prescription|prescribed|order for (pt|"
                        r"physical therapy|therapy)|wants me to (do|get|start|have|begin|see))"
                        r"\b", re.I)
@@ -434,6 +435,15 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
             out["subscriber_dob"] = Value(parsed.value.isoformat(), parsed.readback)
         elif key == "dob" or parsed.value <= today:
             out[key] = Value(parsed.value.isoformat(), parsed.readback)
+
+    # the referring office's fax: "Our fax is six oh eight, five five five, three three one nine"
+    fax = re.search(r"\b(?:our|the office'?s?|office|their|clinic'?s?) fax(?: number)?(?: is|:)?"
+                    r"\s+([^.;]+?)(?:,? and\b|[.;]|$)", text, re.I)
+    if fax:
+        try:
+            out["referring_fax"] = Value(parse_phone(fax.group(1)).value)
+        except IntakeError:
+            pass
 
     # phone: labelled, or the number they are calling from
     if _SAME_NUMBER.search(text) and caller_id:
