@@ -27,7 +27,7 @@ from voiceagent.intake import (
     parse_phone,
     parse_spelled_name,
 )
-from voiceagent.intake.dates import SELF_CORRECTION, AppointmentRequest, bare_hour
+from voiceagent.intake.dates import AppointmentRequest, after_correction, bare_hour
 
 INJURY_FIELDS = ("claim_number", "adjuster_name", "adjuster_phone", "date_of_injury", "employer")
 WORKERS_COMP_WORDS = ("workers comp", "worker's comp", "workers' comp", "workman's comp",
@@ -82,9 +82,9 @@ def parse_field(
             f["coverage_kind"] = kind
             note = f" {rules.notes[:1].upper()}{rules.notes[1:]}." if rules.notes else ""
             return f"We do take {label} claims.{note} I'll need a few claim details."
-        marks = list(SELF_CORRECTION.finditer(text))
+        corrected = after_correction(text)
         # "He has Medicare, um... actually no, that's the other chart. Gary has Dean"
-        payer = (match_payer(clinic, text[marks[-1].end():]) if marks else None) or \
+        payer = (match_payer(clinic, corrected) if corrected is not None else None) or \
             match_payer(clinic, text)
         if payer is None:
             f["payer"] = text[:200]

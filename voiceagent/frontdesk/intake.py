@@ -23,11 +23,12 @@ from voiceagent.frontdesk.understand import (
     dob_plausible,
     letter_run,
     name_in,
+    sentences,
     spelled_names,
     without_spellings,
 )
 from voiceagent.intake import IntakeError, parse_appointment_request, parse_phone
-from voiceagent.intake.dates import SELF_CORRECTION
+from voiceagent.intake.dates import after_correction
 from voiceagent.intake.identifiers import is_mbi
 
 log = logging.getLogger(__name__)
@@ -226,13 +227,13 @@ class Intake(Flow):
             # It's just the regular card.": the sentence that has the shape asked for; when
             # the caller corrects themselves, what follows the correction ("oh three, twelve,
             # eighty... no wait, that's my husband's. Mine is oh three, twenty-one, eighty-two")
-            marks = list(SELF_CORRECTION.finditer(text))
-            sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+            parts = sentences(text)
             # what follows a lead-in, whole ("Hang on, my wife's got the card. It's three, Q,
             # W, seven... H, N, two... R, T, five, eight"), then each sentence
-            candidates = [" ".join(sentences[i:]) for i in range(1, len(sentences))] + sentences
-            if marks:
-                candidates.insert(0, text[marks[-1].end():].strip(" ,.:"))
+            candidates = [" ".join(parts[i:]) for i in range(1, len(parts))] + parts
+            corrected = after_correction(text)
+            if corrected is not None:
+                candidates.insert(0, corrected.strip(" ,.:"))
             for sentence in candidates:
                 found = answer_shape(sentence, self.clinic, self.conv.local_now().date())
                 if sentence != text.strip() and found in FITS[field] and found is not Shape.OTHER:

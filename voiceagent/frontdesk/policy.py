@@ -38,7 +38,7 @@ from voiceagent.frontdesk.opening import INTENT_PROMPT
 from voiceagent.frontdesk.router import IntentRouter
 from voiceagent.frontdesk.safety import asks_medical_advice
 from voiceagent.frontdesk.state import ConversationState, Step
-from voiceagent.frontdesk.understand import Social, understand
+from voiceagent.frontdesk.understand import Social, sentences, understand
 from voiceagent.llm.protocol import LLM
 
 __all__ = ["INTENT_PROMPT", "Capability", "FrontDeskDialog"]
@@ -61,11 +61,9 @@ _REPEAT = re.compile(r"\b(say (that|it|again)|repeat (that|it|yourself)|speak up
 def asks_to_repeat(text: str) -> bool:
     """The caller asks to hear the last thing again ("what's that? you'll have to speak up",
     "sorry, say that again? which days was that?"), and says nothing else that matters."""
-    sentences = [p for p in re.split(r"(?<=[.!?])\s+", text.strip()) if p]
-    last = sentences[-1] if sentences else ""
-    short = len(text.split()) <= 12
-    return bool(_REPEAT.search(text)) and (short or bool(_REPEAT.search(last)) or
-                                           bool(re.search(r"\?\s*$", text) and short))
+    said = sentences(text)
+    return bool(_REPEAT.search(text)) and (len(text.split()) <= 12 or
+                                           bool(said and _REPEAT.search(said[-1])))
 
 
 class FrontDeskDialog:

@@ -37,7 +37,8 @@ from voiceagent.intake import (
     parse_phone,
 )
 from voiceagent.intake.dates import number_groups
-from voiceagent.intake.names import without_leads
+from voiceagent.intake.names import FullName, without_leads
+from voiceagent.intake.result import Parsed
 from voiceagent.intake.tokens import spoken_chars
 
 normalize = intents.normalize
@@ -212,7 +213,7 @@ def is_question(text: str) -> bool:
     request, and not an answer like "Linda Park" or "May, the fifteenth")."""
     text = re.sub(r"(?i)\bhow(?:'s| is| are) (?:it going|you(?: doing)?|your day|things)\b,?",
                   "", text)  # small talk, not a question for the clinic
-    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+    for sentence in sentences(text):
         words = normalize(sentence).split()
         while words and words[0] in _FILLER_START:
             words = words[1:]
@@ -339,6 +340,17 @@ def _after(label: re.Pattern[str], text: str) -> str | None:
     return rest.strip(" ,") or None
 
 
+def _put_name(out: dict[str, Value], name: Parsed[FullName]) -> None:
+    out["full_name"] = Value(name.readback, name.readback)
+    out["first_name"] = Value(name.value.first)
+    out["last_name"] = Value(name.value.last)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a turn, as the STT punctuated it."""
+    return [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s]
+
+
 def _clause_with(pattern: re.Pattern[str], text: str) -> str | None:
     for clause in re.split(r"(?<=[.!?;])\s+|,\s*(?=and |but |i |my )", text):
         if pattern.search(clause):
@@ -365,9 +377,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         try:
             name = parse_full_name(m.group(1))
             if _plausible_name(name.value.first, name.value.last, clinic):
-                out["full_name"] = Value(name.readback, name.readback)
-                out["first_name"] = Value(name.value.first)
-                out["last_name"] = Value(name.value.last)
+                _put_name(out, name)
                 letters = (letter_run(text[m.end():], name.value.first, name.value.last) or
                            "").replace(" ", "")
                 if len(letters) >= 2 and letters.lower() == name.value.last.lower():
@@ -382,9 +392,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
         except IntakeError:
             said_alone = None
         if said_alone is not None:
-            out["full_name"] = Value(said_alone.readback, said_alone.readback)
-            out["first_name"] = Value(said_alone.value.first)
-            out["last_name"] = Value(said_alone.value.last)
+            _put_name(out, said_alone)
 
     if known.get("coverage_kind") in ("workers_comp", "auto") or _INJURY_STORY.search(text):
         # "I was pulling totes off the top rack and felt it go. That was November tenth."
@@ -547,7 +555,7 @@ def extract(text: str, clinic: ClinicConfig, now: datetime, *, caller_id: str | 
     if ("payer_named" in out or pending in ("payer", "member_id")) and "member_id" not in out:
         # "I'm on my dad's plan, it's Cigna. He just texted it. U eight two two ...", "She has
         # Medicare. The number's eight R nine six ...": the sentence shaped like an ID
-        for sentence in re.split(r"(?<=[.!?])\s+", text.strip())[1:]:
+        for sentence in sentences(text)[1:]:
             if re.search(r"\b(group|claim|npi|phone|cell)\b", sentence, re.I):
                 continue  # "Group eight eight one two four." is not the member ID
             said = re.sub(r"(?i)^.*?\b(?:number(?:'s| is)|id(?:'s| is)|number on the card is|"

@@ -77,7 +77,14 @@ def say_time(at: time) -> str:
 
 
 SELF_CORRECTION = re.compile(r"\b(?:no,? wait|wait,? no|sorry|i mean|actually|correction|"
-                              r"mine'?s|mine is|i meant|scratch that)\b", re.I)
+                             r"mine'?s|mine is|i meant|scratch that)\b", re.I)
+
+
+def after_correction(text: str) -> str | None:
+    """What the caller said after their last self-correction ("... no wait, that's my
+    husband's. Mine is oh three, twenty-one"), or None when they made none."""
+    marks = list(SELF_CORRECTION.finditer(text))
+    return text[marks[-1].end():] if marks else None
 
 
 def number_groups(text: str) -> list[str]:
@@ -120,9 +127,11 @@ def parse_past_date(
         # "the first one's good" picks one of several things, it is no date
         raise IntakeError(kind, f"I didn't catch the {what}; please say the month, day and "
                           "year")
-    marks = list(SELF_CORRECTION.finditer(text))
-    if marks:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's October ..."
-        before, after = text[:marks[0].start()], text[marks[-1].end():]
+    after = after_correction(text)
+    if after is not None:  # "January sixth, fifty one. Oh, no, wait, that's my wife's. Mine's ..."
+        first_mark = SELF_CORRECTION.search(text)
+        assert first_mark is not None
+        before = text[:first_mark.start()]
         try:
             return parse_past_date(after, today, what=what, kind=kind, max_years=max_years,
                                    recent=recent)

@@ -113,11 +113,8 @@ class BargeIn:
             return FloorTaken(cand.frames, False)
         if cand.verdict(self.min_ms) is not Verdict.INTERRUPT:
             return None
-        self.player.pause()
         self.candidate = None
-        reply = self.player.current
-        if reply is not None:
-            reply.hold()  # frees the reply worker for the caller's turn
+        reply = self.player.hold()  # frees the reply worker for the caller's turn
         self.stats.barge_ins += 1
         return FloorTaken(cand.frames, True, reply, cand.speech_ms)
 
@@ -134,9 +131,16 @@ class BargeIn:
                 self.player.resume()  # from the frame where it paused
             self.events.emit(ReplyResumed())
             return
-        spoken = old.spoken_text() if old is not None else ""
-        self.player.stop()
-        if old is not None:
-            old.cancel()
-        dialog.interrupted(spoken)
-        self.events.emit(Interrupted(spoken))
+        cut_off(old, self.player, dialog, self.events)
+
+
+def cut_off(reply: Reply | None, player: Player, dialog: Dialog, events: CallEvents,
+            by_keys: bool = False) -> None:
+    """The caller took the floor over ``reply`` for good: it stops, and the dialog keeps only
+    what was heard of it."""
+    spoken = reply.spoken_text() if reply is not None else ""
+    player.stop()
+    if reply is not None:
+        reply.cancel()
+    dialog.interrupted(spoken)
+    events.emit(Interrupted(spoken, by_keys=by_keys))

@@ -97,11 +97,7 @@ class KeypadInput:
 
     def press(self, key: DtmfDigit, now_ms: float, expected: ExpectedInput) -> None:
         if self.player.active() and self._keyed_over is None:
-            reply = self.player.current
-            self.player.pause()
-            if reply is not None:
-                reply.hold()  # frees the reply worker for the keyed turn
-                self._keyed_over = reply
+            self._keyed_over = self.player.hold()  # frees the reply worker for the keyed turn
         turn = self.entry.press(key, now_ms, expected)
         if turn is not None:
             self._complete(turn)

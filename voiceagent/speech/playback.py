@@ -198,6 +198,15 @@ class Player:
         with self._lock:
             self.paused = True
 
+    def hold(self) -> Reply | None:
+        """The caller cut in (speech or a key): silent at once, and the current reply is held
+        (generation stops; it may resume or be dropped). Returns it."""
+        self.pause()
+        reply = self.current
+        if reply is not None:
+            reply.hold()
+        return reply
+
     def resume(self) -> None:
         with self._lock:
             self.paused = False

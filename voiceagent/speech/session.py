@@ -105,7 +105,6 @@ class CallSession:
         self.stats = SessionStats()
         self.events = CallEvents()
         self.ended = threading.Event()
-        self.record: CallRecorder | None = None
         self.call_id = ""
         self.outcome = ""
         self.turn_traces: list[TurnLatency] = []
@@ -143,10 +142,10 @@ class CallSession:
     def start(self) -> None:
         """Open the call record and queue the greeting."""
         channel = self.channel
-        self.record = CallRecorder.open(self.call_log, channel.channel, channel.caller_id,
-                                        channel.recording_path, channel.call_id)
-        self.events.subscribe(self.record)
-        self.call_id = self.record.call_id
+        record = CallRecorder.open(self.call_log, channel.channel, channel.caller_id,
+                                   channel.recording_path, channel.call_id)
+        self.events.subscribe(record)  # the one writer of the call's record
+        self.call_id = record.call_id
         attach = getattr(self.dialog, "attach_call", None)
         if attach is not None:  # holds, bookings and audit entries carry the call's id
             attach(self.call_id, channel.caller_id)
@@ -279,14 +278,13 @@ class CallSession:
                 pass
 
     def _open_turn(self, frames: list[bytes], at_ms: float, barge_in: bool = False,
-                   interrupted: Reply | None = None) -> CallerTurn:
+                   interrupted: Reply | None = None) -> None:
         transcriber = StreamingTranscriber(self.res.stt, self.rate, self.workers.stt)
         for frame in frames:
             transcriber.add(frame)
         self._turn = CallerTurn(transcriber=transcriber, start_ms=at_ms, barge_in=barge_in,
                                 interrupted=interrupted)
         self.limits.caller_answered(at_ms)
-        return self._turn
 
     def _take_floor(self, taken: FloorTaken) -> None:
         self._open_turn(taken.frames, self.now_ms(), taken.barge_in, taken.interrupted)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from voiceagent.dialog.protocol import Dialog, UserTurn
 from voiceagent.dialog.speculation import SpeculationDiscarded, SpeculativeDialog, gated
-from voiceagent.speech.bargein import BargeIn
-from voiceagent.speech.events import AgentSaid, CallerSaid, CallEvents, Interrupted
+from voiceagent.speech.bargein import BargeIn, cut_off
+from voiceagent.speech.events import AgentSaid, CallerSaid, CallEvents
 from voiceagent.speech.generation import ReplyWriter
 from voiceagent.speech.keypad import KeypadTurn
 from voiceagent.speech.latency import TraceClock, TurnLatency, set_current_trace
@@ -110,15 +110,10 @@ def answer_keys(dialog: Dialog, writer: ReplyWriter, events: CallEvents, turn: K
                 interrupted: Reply | None) -> None:
     """The dialog's reply to a keyed entry (on the reply worker). The reply the first key
     held is dropped, and the dialog forgets what the caller did not hear of it."""
-    player = writer.player
     if interrupted is not None:
-        spoken = interrupted.spoken_text()
-        player.stop()
-        interrupted.cancel()
-        dialog.interrupted(spoken)
-        events.emit(Interrupted(spoken, by_keys=True))
+        cut_off(interrupted, writer.player, dialog, events, by_keys=True)
     events.emit(CallerSaid("", keys=turn.keys))
-    reply = player.play_new()
+    reply = writer.player.play_new()
     user = UserTurn(text="", dtmf=turn.keys)
     if not writer.speak(reply, lambda: dialog.respond(user), False):
         return
